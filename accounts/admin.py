@@ -1,0 +1,70 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from accounts.models import EmergencyContact, Marketplace, Seller, StoreAccount, User
+
+
+@admin.register(Marketplace)
+class MarketplaceAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "time_zone", "language", "currency", "aha_available_from"]
+    search_fields = ["code", "name"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class StoreAccountInline(admin.TabularInline):
+    model = StoreAccount
+    extra = 0
+    fields = ["marketplace", "plan", "status", "opened_on"]
+    readonly_fields = ["status"]
+    show_change_link = True
+
+
+class EmergencyContactInline(admin.StackedInline):
+    model = EmergencyContact
+    extra = 0
+    fields = ["phone", "updated_at", "updated_by"]
+    readonly_fields = ["updated_at", "updated_by"]
+
+
+class SellerUserInline(admin.TabularInline):
+    model = User
+    extra = 0
+    fields = ["username", "email", "language", "is_active", "last_login"]
+    readonly_fields = ["username", "last_login"]
+    show_change_link = True
+    verbose_name = "team member"
+
+
+@admin.register(Seller)
+class SellerAdmin(admin.ModelAdmin):
+    list_display = ["name", "email", "language", "created_at"]
+    search_fields = ["name", "email", "users__username"]
+    list_filter = ["language"]
+    inlines = [EmergencyContactInline, StoreAccountInline, SellerUserInline]
+
+
+@admin.register(StoreAccount)
+class StoreAccountAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "marketplace", "plan", "status", "opened_on"]
+    list_filter = ["marketplace", "plan", "status"]
+    search_fields = ["seller__name", "seller__email"]
+    list_select_related = ["seller", "marketplace"]
+    raw_id_fields = ["seller"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).in_scope_of(request.user)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "email", "seller", "is_staff", "language"]
+    list_filter = ["is_staff", "is_superuser", "groups", "language"]
+    list_select_related = ["seller"]
+    raw_id_fields = ["seller"]
+    fieldsets = [
+        *DjangoUserAdmin.fieldsets,
+        ("Account health", {"fields": ["seller", "language", "marketplaces"]}),
+    ]
+    filter_horizontal = ["groups", "user_permissions", "marketplaces"]

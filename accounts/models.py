@@ -1,0 +1,173 @@
+"""Users, sellers, marketplaces (stores), store accounts and emergency contacts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", _("English")
+    POLISH = "pl", _("Polish")
+
+
+class Marketplace(models.Model):
+    """A country store, with its own time zone: its days close at its local midnight."""
+
+    code = models.CharField(max_length=2, primary_key=True)
+    name = models.CharField(max_length=60)
+    time_zone = models.CharField(max_length=40)
+    language = models.CharField(max_length=5)
+    currency = models.CharField(max_length=3)
+    aha_available_from = models.DateField()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def phone_region(self) -> str:
+        """The ISO 3166 region libphonenumber expects (the UK store is GB)."""
+        return "GB" if self.code == "UK" else self.code
+
+    def local_date(self, at: dt.datetime | None = None) -> dt.date:
+        """The calendar day in this marketplace at the given instant (now by default)."""
+        return (at or timezone.now()).astimezone(self.zone).date()
+
+
+class Seller(models.Model):
+    """A business; its team members are users, its store accounts are per marketplace."""
+
+    name = models.CharField(max_length=200)
+    email = models.EmailField(help_text=_("Where account health emails go."))
+    language = models.CharField(max_length=5, choices=Language.choices, default=Language.ENGLISH)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person who signs in: a seller's team member, or staff (a specialist or an operator)."""
+
+    seller = models.ForeignKey(
+        Seller, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
+    language = models.CharField(max_length=5, choices=Language.choices, default=Language.ENGLISH)
+    marketplaces = models.ManyToManyField(
+        Marketplace,
+        blank=True,
+        related_name="specialists",
+        help_text=_("Limit a specialist to these stores. Empty means every store."),
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(seller__isnull=True) | Q(is_staff=False),
+                name="staff_users_belong_to_no_seller",
+            )
+        ]
+
+
+class SellingPlan(models.TextChoices):
+    PROFESSIONAL = "PRO", _("Professional")
+    INDIVIDUAL = "IND", _("Individual")
+
+
+class StoreStatus(models.TextChoices):
+    NORMAL = "NORMAL", _("Normal")
+    AT_RISK = "AT_RISK", _("At risk")
+    DEACTIVATED = "DEACTIVATED", _("Deactivated")
+
+
+class StoreAccountQuerySet(models.QuerySet["StoreAccount"]):
+    def visible_to(self, user: User) -> StoreAccountQuerySet:
+        """The store accounts this user may see: its seller's, or a specialist's stores."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.seller_id is not None:
+            return self.filter(seller_id=user.seller_id)
+        if user.is_staff:
+            return self.in_scope_of(user)
+        return self.none()
+
+    def in_scope_of(self, user: User) -> StoreAccountQuerySet:
+        """For staff: all stores, or only the marketplaces the specialist is limited to."""
+        if user.is_superuser:
+            return self
+        limited = list(user.marketplaces.values_list("code", flat=True))
+        return self.filter(marketplace_id__in=limited) if limited else self
+
+    def professional(self) -> StoreAccountQuerySet:
+        return self.filter(plan=SellingPlan.PROFESSIONAL)
+
+    def in_marketplace(self, marketplace: Marketplace | str) -> StoreAccountQuerySet:
+        return self.filter(marketplace=marketplace)
+
+
+class StoreAccount(models.Model):
+    """A seller in one marketplace. AHR, eligibility and enrollment are all per store account."""
+
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="store_accounts")
+    marketplace = models.ForeignKey(Marketplace, on_delete=models.PROTECT, related_name="+")
+    plan = models.CharField(
+        max_length=3, choices=SellingPlan.choices, default=SellingPlan.PROFESSIONAL
+    )
+    status = models.CharField(
+        max_length=11, choices=StoreStatus.choices, default=StoreStatus.NORMAL
+    )
+    opened_on = models.DateField()
+
+    objects = StoreAccountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["seller_id", "marketplace_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["seller", "marketplace"], name="one_store_per_market")
+        ]
+        indexes = [models.Index(fields=["marketplace", "id"], name="store_by_market")]
+
+    def __str__(self) -> str:
+        return f"{self.seller} in {self.marketplace_id}"
+
+    @property
+    def is_professional(self) -> bool:
+        return self.plan == SellingPlan.PROFESSIONAL
+
+
+class EmergencyContact(models.Model):
+    """The phone number specialists call when a store account is in danger."""
+
+    seller = models.OneToOneField(
+        Seller, on_delete=models.CASCADE, related_name="emergency_contact"
+    )
+    phone = PhoneNumberField(_("emergency contact phone number"))
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return str(self.phone)
+
+    @property
+    def is_valid(self) -> bool:
+        """A real, dialable number as libphonenumber judges it (E2)."""
+        return bool(self.phone) and self.phone.is_valid()

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from aha_site import views
+
+admin.site.site_header = "Account Health Assurance"
+admin.site.site_title = "AHA back office"
+admin.site.index_title = "Specialist workplace"
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("accounts.urls")),
+]

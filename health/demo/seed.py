@@ -1,0 +1,92 @@
+"""Deterministic, realistic demo data: sellers, users, store accounts and contacts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from accounts import services as account_services
+from accounts.models import Marketplace, Seller, SellingPlan, StoreAccount, User
+from health.demo.progress import Progress
+
+DEMO_MARKETPLACES = ["US", "CA", "UK", "DE", "FR", "PL", "JP", "IN"]
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed to the developer on purpose
+SELLER_COUNT = 300
+PHONES = {
+    "US": "+1 415 555 {:04d}",
+    "CA": "+1 416 555 {:04d}",
+    "UK": "+44 20 7946 {:04d}",
+    "DE": "+49 30 1234 {:04d}",
+    "FR": "+33 1 42 68 {:04d}",
+    "PL": "+48 512 34{:04d}",
+    "JP": "+81 3 1234 {:04d}",
+    "IN": "+91 98 1234 {:04d}",
+}
+WORDS = ["Nord", "Sun", "Bright", "Oak", "River", "Blue", "Urban", "Maple", "Kawa", "Zielony"]
+GOODS = ["Home", "Outdoor", "Toys", "Books", "Tea", "Gadgets", "Beauty", "Garden", "Pets"]
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    username: str
+    password: str
+
+
+def seller_name(rng: random.Random, index: int) -> str:
+    return f"{rng.choice(WORDS)} {rng.choice(GOODS)} {index:03d}"
+
+
+def seed_sellers(*, today: dt.date, rng: random.Random, verbosity: int = 1) -> list[StoreAccount]:
+    """Create the demo sellers and their store accounts once; a second run finds them."""
+    marketplaces = {m.code: m for m in Marketplace.objects.filter(code__in=DEMO_MARKETPLACES)}
+    existing = set(
+        Seller.objects.filter(email__endswith="@demo.example").values_list("email", flat=True)
+    )
+    progress = Progress("Sellers", SELLER_COUNT) if verbosity else None
+    for index in range(SELLER_COUNT):
+        home = rng.choice(DEMO_MARKETPLACES)
+        others = rng.sample(DEMO_MARKETPLACES, k=rng.choice([0, 0, 1, 2]))
+        plan = SellingPlan.INDIVIDUAL if rng.random() < 0.15 else SellingPlan.PROFESSIONAL
+        has_contact = rng.random() < 0.8
+        opened_days_ago = rng.choice([5, 60, 150, 200, 230, 260, 400])
+        name = seller_name(rng, index)
+        email = f"seller{index:03d}@demo.example"
+        if email not in existing:
+            with transaction.atomic():
+                seller = account_services.create_seller(
+                    name=name, email=email, language="pl" if home == "PL" else "en"
+                )
+                for code in dict.fromkeys([home, *others]):
+                    account_services.open_store_account(
+                        seller=seller,
+                        marketplace=marketplaces[code],
+                        plan=plan,
+                        opened_on=today - dt.timedelta(days=opened_days_ago),
+                    )
+                if has_contact:
+                    account_services.set_emergency_contact(
+                        seller=seller, phone=PHONES[home].format(index), by=None
+                    )
+        if progress:
+            progress.advance()
+    return list(StoreAccount.objects.filter(seller__email__endswith="@demo.example"))
+
+
+def seed_logins() -> list[DemoLogin]:
+    """The seller, specialist and admin logins a newcomer tries first."""
+    seller = Seller.objects.get(email="seller000@demo.example")
+    if not User.objects.filter(username="seller").exists():
+        account_services.add_seller_user(seller=seller, username="seller", password=DEMO_PASSWORD)
+    if not User.objects.filter(username="specialist").exists():
+        User.objects.create_user(username="specialist", password=DEMO_PASSWORD, is_staff=True)
+    if not User.objects.filter(username="admin").exists():
+        User.objects.create_superuser(username="admin", password=DEMO_PASSWORD, email="")
+    return [
+        DemoLogin("seller", "seller", DEMO_PASSWORD),
+        DemoLogin("specialist", "specialist", DEMO_PASSWORD),
+        DemoLogin("admin", "admin", DEMO_PASSWORD),
+    ]

@@ -1,0 +1,27 @@
+"""`manage.py seed_demo`: deterministic demo data, safe to run again."""
+
+import random
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
+
+from health.demo import seed
+
+
+class Command(BaseCommand):
+    help = "Load deterministic, realistic demo data and print the demo logins."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--seed", type=int, default=2026, help="Random seed (default 2026).")
+
+    def handle(self, *args: object, **options: object) -> None:
+        rng = random.Random(options["seed"])
+        today = timezone.now().date()
+        verbosity = int(options["verbosity"])
+        seed.seed_sellers(today=today, rng=rng, verbosity=verbosity)
+        logins = seed.seed_logins()
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in at http://127.0.0.1:8000/"))
+        for login in logins:
+            self.stdout.write(
+                f"  {login.role:<11} username: {login.username:<11} password: {login.password}"
+            )

@@ -1,0 +1,585 @@
+"""Account health data: orders, violations, daily AHR records, eligibility and enrollment state,
+AHA cases, standard enforcement, callback requests, the email outbox, nightly runs and the audit
+trail. Business rules live in health/rating.py and health/eligibility.py; writes live in
+health/services/."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Marketplace, Seller, StoreAccount
+
+USER = settings.AUTH_USER_MODEL
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs: orders and violations
+# ---------------------------------------------------------------------------------------------
+
+
+class DailyOrders(models.Model):
+    """Orders a store account fulfilled on one local day (sparse: days with none have no row)."""
+
+    pk = models.CompositePrimaryKey("store_account_id", "day")
+    store_account = models.ForeignKey(StoreAccount, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    orders = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name_plural = "daily orders"
+
+    def __str__(self) -> str:
+        return f"{self.orders} orders on {self.day}"
+
+
+class ViolationCategory(models.TextChoices):
+    SUSPECTED_IP = "suspected_ip", _("Suspected intellectual property violations")
+    IP_COMPLAINTS = "ip_complaints", _("Received intellectual property complaints")
+    AUTHENTICITY = "authenticity", _("Product authenticity customer complaints")
+    CONDITION = "condition", _("Product condition customer complaints")
+    SAFETY_COMPLAINTS = "safety_complaints", _("Product safety customer complaints")
+    FOOD_SAFETY = "food_safety", _("Food and product safety issues")
+    LISTING = "listing", _("Listing policy violations")
+    RESTRICTED = "restricted", _("Restricted product policy violations")
+    REVIEWS = "reviews", _("Customer product reviews policy violations")
+    OTHER = "other", _("Other policy violations")
+    WARNINGS = "warnings", _("Policy violation warnings")
+    DOCUMENTS = "documents", _("Document requests")
+
+
+class Severity(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
+
+
+class ViolationScope(models.TextChoices):
+    STORE = "store", _("This store account")
+    ACCOUNT_WIDE = "account", _("Account-wide (every store account of the seller)")
+
+
+class ViolationQuerySet(models.QuerySet["Violation"]):
+    def open(self) -> ViolationQuerySet:
+        return self.filter(resolved_at__isnull=True)
+
+    def for_seller(self, seller: Seller | int) -> ViolationQuerySet:
+        return self.filter(store_account__seller=seller)
+
+    def affecting(self, store_account: StoreAccount) -> ViolationQuerySet:
+        """Violations of this store account and the seller's account-wide ones."""
+        return self.filter(
+            Q(store_account=store_account)
+            | Q(scope=ViolationScope.ACCOUNT_WIDE, store_account__seller_id=store_account.seller_id)
+        )
+
+
+class Violation(models.Model):
+    """A policy compliance finding. Its points count for 180 days or until resolved."""
+
+    store_account = models.ForeignKey(
+        StoreAccount, on_delete=models.CASCADE, related_name="violations"
+    )
+    category = models.CharField(max_length=20, choices=ViolationCategory.choices)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    scope = models.CharField(
+        max_length=7, choices=ViolationScope.choices, default=ViolationScope.STORE
+    )
+    deactivation_level = models.BooleanField(default=False)
+    repeat = models.BooleanField(
+        default=False, help_text=_("Another violation of its category in the 180 days before it.")
+    )
+    description = models.TextField(blank=True, max_length=2000)
+    detected_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = ViolationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-detected_at"]
+        indexes = [models.Index(fields=["store_account", "detected_at"], name="violation_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} ({self.severity}) on {self.store_account}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+# ---------------------------------------------------------------------------------------------
+# The nightly record: daily AHR, the rolling per-account state, enrollment history
+# ---------------------------------------------------------------------------------------------
+
+
+class DailyRating(models.Model):
+    """The AHR of one store account for one closed day. Written once, never rewritten."""
+
+    pk = models.CompositePrimaryKey("store_account_id", "day")
+    store_account = models.ForeignKey(StoreAccount, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    ahr = models.PositiveSmallIntegerField()
+
+    def __str__(self) -> str:
+        return f"AHR {self.ahr} on {self.day}"
+
+
+class EligibilityStatus(models.TextChoices):
+    NEW = "new", _("Not evaluated yet")
+    ENROLLED = "enrolled", _("Enrolled in AHA")
+    WAITING_FOR_CONTACT = "waiting", _("Eligible, waiting for an emergency contact")
+    NOT_ELIGIBLE = "not_eligible", _("Not eligible")
+
+
+class HealthStateQuerySet(models.QuerySet["HealthState"]):
+    def enrolled(self) -> HealthStateQuerySet:
+        return self.filter(enrolled=True)
+
+    def waiting_for_contact(self) -> HealthStateQuerySet:
+        return self.filter(status=EligibilityStatus.WAITING_FOR_CONTACT)
+
+
+class HealthState(models.Model):
+    """What the nightly job remembers per store account so that closing a day costs the same
+    whatever the length of the stored history (see health/eligibility.py RatingWindow)."""
+
+    store_account = models.OneToOneField(
+        StoreAccount, primary_key=True, on_delete=models.CASCADE, related_name="health"
+    )
+    last_closed_day = models.DateField(null=True, blank=True)
+    ahr = models.PositiveSmallIntegerField(null=True, blank=True)
+    orders_in_window = models.PositiveIntegerField(default=0)
+    days_on_record = models.PositiveSmallIntegerField(default=0)
+    below_mask = models.BinaryField(default=b"", help_text=_("Days below 250, one bit a day."))
+    status = models.CharField(
+        max_length=12, choices=EligibilityStatus.choices, default=EligibilityStatus.NEW
+    )
+    failing = models.CharField(max_length=20, blank=True, help_text=_("Failing criteria, E1-E6."))
+    first_qualifying_day = models.DateField(null=True, blank=True)
+    enrolled = models.BooleanField(default=False)
+    enrolled_since = models.DateField(null=True, blank=True)
+    barred = models.BooleanField(default=False)
+    contact_reminded_on = models.DateField(null=True, blank=True)
+
+    objects = HealthStateQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["status"], name="health_state_status")]
+
+    def __str__(self) -> str:
+        return f"Health of {self.store_account_id}"
+
+
+class EnrollmentEventKind(models.TextChoices):
+    ENROLLED = "enrolled", _("Enrolled")
+    REMOVED = "removed", _("Removed")
+    BARRED = "barred", _("Barred")
+    BAR_LIFTED = "bar_lifted", _("Bar lifted")
+
+
+class RemovalReasonChoice(models.TextChoices):
+    R1 = "R1", _("AHR below 250 for more than 10 consecutive days")
+    R2 = "R2", _("Selling plan no longer Professional")
+    R3 = "R3", _("No valid emergency contact")
+    R4 = "R4", _("Did not engage within 72 hours of being contacted")
+    R5 = "R5", _("Did not fully resolve an AHA case")
+    R6 = "R6", _("Not compliant with local laws or regulations")
+    R7 = "R7", _("Suspected fraudulent, deceptive, illegal or harmful activity")
+
+
+class EnrollmentEvent(models.Model):
+    """Every enrollment, removal, bar and lifted bar (who, when, why). Append-only."""
+
+    store_account = models.ForeignKey(
+        StoreAccount, on_delete=models.CASCADE, related_name="enrollment_events"
+    )
+    kind = models.CharField(max_length=10, choices=EnrollmentEventKind.choices)
+    reason = models.CharField(max_length=2, choices=RemovalReasonChoice.choices, blank=True)
+    day = models.DateField(help_text=_("The marketplace's local day it took effect."))
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            # A day close run twice must not record the same enrollment twice.
+            models.UniqueConstraint(
+                fields=["store_account", "kind", "day"],
+                condition=Q(by__isnull=True),
+                name="one_automatic_event_per_day",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.reason} {self.store_account} on {self.day}"
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class DayCloseRun(models.Model):
+    """One marketplace's day close: what it did and how long it took."""
+
+    marketplace = models.ForeignKey(Marketplace, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    status = models.CharField(max_length=7, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-day", "marketplace_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["marketplace", "day"], name="one_run_per_market_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.marketplace_id} {self.day} ({self.status})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Protection and enforcement
+# ---------------------------------------------------------------------------------------------
+
+
+class PlanOfAction(models.Model):
+    """The seller's plan of action: root cause, actions taken, prevention."""
+
+    root_cause = models.TextField(blank=True, max_length=4000)
+    actions_taken = models.TextField(blank=True, max_length=4000)
+    prevention = models.TextField(blank=True, max_length=4000)
+    plan_submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class CaseTrigger(models.TextChoices):
+    VIOLATION = "violation", _("Deactivation-level violation")
+    LOW_AHR = "low_ahr", _("AHR below 100")
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", _("Waiting for the seller")
+    ENGAGED = "engaged", _("Seller engaged")
+    RESOLVED = "resolved", _("Resolved")
+    UNRESOLVED = "unresolved", _("Closed unresolved")
+    MISSED = "missed", _("Missed the 72-hour deadline")
+
+
+OPEN_CASE_STATUSES = (CaseStatus.OPEN, CaseStatus.ENGAGED)
+
+
+class EngagementKind(models.TextChoices):
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged on the dashboard")
+    PLAN = "plan", _("Submitted a plan of action")
+    SPECIALIST = "specialist", _("Talked to a specialist")
+    CALLBACK = "callback", _("Completed callback")
+
+
+class AHACaseQuerySet(models.QuerySet["AHACase"]):
+    def open(self) -> AHACaseQuerySet:
+        return self.filter(status__in=OPEN_CASE_STATUSES)
+
+    def for_seller(self, seller: Seller | int) -> AHACaseQuerySet:
+        return self.filter(store_account__seller=seller)
+
+    def visible_to(self, user) -> AHACaseQuerySet:
+        return self.filter(store_account__in=StoreAccount.objects.visible_to(user))
+
+
+class AHACase(PlanOfAction):
+    """The specialist process opened when a deactivation-level event hits a protected account."""
+
+    store_account = models.ForeignKey(StoreAccount, on_delete=models.CASCADE, related_name="cases")
+    trigger = models.CharField(max_length=9, choices=CaseTrigger.choices)
+    violation = models.ForeignKey(
+        Violation, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    trigger_day = models.DateField(help_text=_("The local day of the event."))
+    status = models.CharField(max_length=10, choices=CaseStatus.choices, default=CaseStatus.OPEN)
+    opened_at = models.DateTimeField(default=timezone.now)
+    first_contacted_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    engaged_at = models.DateTimeField(null=True, blank=True)
+    engagement = models.CharField(max_length=12, choices=EngagementKind.choices, blank=True)
+    assigned_to = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    close_note = models.TextField(blank=True, max_length=4000)
+
+    objects = AHACaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "AHA case"
+        ordering = ["deadline_at", "opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store_account", "violation"],
+                condition=Q(violation__isnull=False),
+                name="one_case_per_violation",
+            ),
+            models.UniqueConstraint(
+                fields=["store_account", "trigger_day"],
+                condition=Q(trigger="low_ahr"),
+                name="one_low_ahr_case_per_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"AHA case #{self.pk} on {self.store_account}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_CASE_STATUSES
+
+
+class ContactChannel(models.TextChoices):
+    PHONE = "phone", _("Phone")
+    EMAIL = "email", _("Email")
+
+
+class ContactOutcome(models.TextChoices):
+    REACHED = "reached", _("Reached the seller")
+    NO_ANSWER = "no_answer", _("No answer")
+    VOICEMAIL = "voicemail", _("Left a voicemail")
+    SENT = "sent", _("Sent")
+
+
+class ContactAttempt(models.Model):
+    """A specialist's attempt to reach the seller about a case."""
+
+    case = models.ForeignKey(AHACase, on_delete=models.CASCADE, related_name="contact_attempts")
+    channel = models.CharField(max_length=5, choices=ContactChannel.choices)
+    outcome = models.CharField(max_length=9, choices=ContactOutcome.choices)
+    note = models.TextField(blank=True, max_length=2000)
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()}: {self.get_outcome_display()}"
+
+
+class EnforcementKind(models.TextChoices):
+    DEACTIVATION = "deactivation", _("Deactivated for a deactivation-level violation")
+    LOW_AHR_WARNING = "low_ahr_warning", _("Warning: AHR below 100")
+
+
+class EnforcementStatus(models.TextChoices):
+    WARNING = "warning", _("Warning, deadline running")
+    CLEARED = "cleared", _("Cleared before the deadline")
+    DEACTIVATED = "deactivated", _("Deactivated")
+    APPEALED = "appealed", _("Appeal submitted")
+    REINSTATED = "reinstated", _("Reinstated")
+    REJECTED = "rejected", _("Appeal rejected")
+
+
+class Enforcement(PlanOfAction):
+    """Standard enforcement for an unprotected store account, with its appeal."""
+
+    store_account = models.ForeignKey(
+        StoreAccount, on_delete=models.CASCADE, related_name="enforcements"
+    )
+    kind = models.CharField(max_length=15, choices=EnforcementKind.choices)
+    violation = models.ForeignKey(
+        Violation, null=True, blank=True, on_delete=models.PROTECT, related_name="enforcements"
+    )
+    trigger_day = models.DateField()
+    status = models.CharField(max_length=11, choices=EnforcementStatus.choices)
+    opened_at = models.DateTimeField(default=timezone.now)
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decision_note = models.TextField(blank=True, max_length=4000)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["store_account", "violation"],
+                condition=Q(violation__isnull=False),
+                name="one_enforcement_per_violation",
+            ),
+            models.UniqueConstraint(
+                fields=["store_account", "trigger_day"],
+                condition=Q(kind="low_ahr_warning"),
+                name="one_low_ahr_warning_per_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.store_account}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Call me now
+# ---------------------------------------------------------------------------------------------
+
+
+class CallbackStatus(models.TextChoices):
+    QUEUED = "queued", _("Waiting for a specialist")
+    CLAIMED = "claimed", _("A specialist is calling you")
+    COMPLETED = "completed", _("Completed")
+    NO_ANSWER = "no_answer", _("No answer")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+OPEN_CALLBACK_STATUSES = (CallbackStatus.QUEUED, CallbackStatus.CLAIMED)
+
+
+class CallbackRequestQuerySet(models.QuerySet["CallbackRequest"]):
+    def open(self) -> CallbackRequestQuerySet:
+        return self.filter(status__in=OPEN_CALLBACK_STATUSES)
+
+    def for_seller(self, seller: Seller | int) -> CallbackRequestQuerySet:
+        return self.filter(seller=seller)
+
+
+class CallbackRequest(models.Model):
+    """A "Call me now" request from a seller."""
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="callback_requests")
+    requested_by = models.ForeignKey(
+        USER, null=True, on_delete=models.SET_NULL, related_name="callback_requests"
+    )
+    phone = models.CharField(max_length=20, help_text=_("E.164 number to call."))
+    topic = models.CharField(max_length=200, blank=True)
+    case = models.ForeignKey(
+        AHACase, null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks"
+    )
+    status = models.CharField(
+        max_length=9, choices=CallbackStatus.choices, default=CallbackStatus.QUEUED
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="claimed_callbacks"
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True, max_length=2000)
+
+    objects = CallbackRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seller"],
+                condition=Q(status__in=["queued", "claimed"]),
+                name="one_open_callback_per_seller",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Callback #{self.pk} for {self.seller}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Email outbox and audit trail
+# ---------------------------------------------------------------------------------------------
+
+
+class EmailKind(models.TextChoices):
+    ENROLLED = "enrolled", _("Enrolled in AHA")
+    CONTACT_NEEDED = "contact_needed", _("Eligible, add an emergency contact")
+    REMOVED = "removed", _("AHA lost")
+    CASE_OPENED = "case_opened", _("AHA case opened")
+    CASE_REMINDER = "case_reminder", _("AHA case reminder")
+    CASE_CLOSED = "case_closed", _("AHA case resolved or unresolved")
+    DEACTIVATED = "deactivated", _("Store account deactivated")
+    LOW_AHR_WARNING = "low_ahr_warning", _("AHR below 100 warning")
+    REINSTATED = "reinstated", _("Store account reinstated")
+    CALLBACK_RECEIVED = "callback_received", _("Callback request received")
+    STALE_RUNS = "stale_runs", _("Operators: a marketplace has not closed a day")
+
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to be sent")
+    SENDING = "sending", _("Being sent")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed after the last try")
+
+
+class OutboxEmail(models.Model):
+    """An email written in the same transaction as its cause, sent once by a worker."""
+
+    key = models.CharField(max_length=200, unique=True, help_text=_("kind:object:occurrence"))
+    kind = models.CharField(max_length=20, choices=EmailKind.choices)
+    seller = models.ForeignKey(
+        Seller, null=True, blank=True, on_delete=models.CASCADE, related_name="emails"
+    )
+    store_account = models.ForeignKey(
+        StoreAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="emails"
+    )
+    to = models.CharField(max_length=500)
+    language = models.CharField(max_length=5, default="en")
+    context = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=7, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_error = models.TextField(blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["pending", "sending"]),
+                name="outbox_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class AuditEntry(models.Model):
+    """A specialist action: who, when, what, why, on which store account."""
+
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=60)
+    store_account = models.ForeignKey(
+        StoreAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_entries"
+    )
+    target = models.CharField(max_length=100, blank=True, help_text=_("e.g. case:12"))
+    reason = models.TextField(blank=True, max_length=4000)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target}"

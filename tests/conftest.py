@@ -1,0 +1,162 @@
+"""Shared fixtures. Services (PostgreSQL, Redis) and Chromium are used where they are reachable;
+REQUIRE_SERVICES=1 / REQUIRE_BROWSER=1 turn their absence into a failure instead of a skip."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def reachable(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or default_port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def uses_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def redis_available() -> bool:
+    return bool(settings.REDIS_URL) and reachable(settings.REDIS_URL, 6379)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if REQUIRE_SERVICES:
+        missing = []
+        if not uses_postgres():
+            missing.append("PostgreSQL (DATABASE_URL is not a reachable postgres:// URL)")
+        if not redis_available():
+            missing.append("Redis (REDIS_URL unset or unreachable)")
+        if missing:
+            pytest.exit("REQUIRE_SERVICES=1 but missing: " + "; ".join(missing), returncode=3)
+    if REQUIRE_BROWSER and not shutil.which(CHROMIUM):
+        pytest.exit(f"REQUIRE_BROWSER=1 but {CHROMIUM} is not installed", returncode=3)
+
+
+def skip_or_fail(reason: str, *, required: bool) -> None:
+    if required:
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres() -> None:
+    """Marks a test that needs PostgreSQL."""
+    if not uses_postgres():
+        skip_or_fail("needs PostgreSQL (set DATABASE_URL)", required=REQUIRE_SERVICES)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The broker URL of a reachable Redis."""
+    if not redis_available():
+        skip_or_fail("needs Redis (set REDIS_URL)", required=REQUIRE_SERVICES)
+    return settings.REDIS_URL
+
+
+@pytest.fixture
+def chromium_path() -> str:
+    if not shutil.which(CHROMIUM):
+        skip_or_fail(f"needs Chromium at {CHROMIUM}", required=REQUIRE_BROWSER)
+    return CHROMIUM
+
+
+def database_url_for_subprocess() -> str:
+    """The URL of the database this test is using (the test database), for child processes."""
+    from django.db import connection
+
+    params = connection.settings_dict
+    host = params.get("HOST") or "127.0.0.1"
+    port = params.get("PORT") or 5432
+    user = params.get("USER") or "postgres"
+    password = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
+    return f"postgres://{user}{password}@{host}:{port}/{params['NAME']}"
+
+
+@pytest.fixture
+def flush_redis(redis_url: str) -> str:
+    """A clean broker database for this test."""
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    return redis_url
+
+
+@pytest.fixture
+def start_worker(postgres, flush_redis):
+    """Starts real `celery worker` processes on the test database; all are killed afterwards.
+
+    Needs `@pytest.mark.django_db(transaction=True)` so the worker sees committed rows."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    processes: list[subprocess.Popen[str]] = []
+
+    def start(*, concurrency: int = 1, extra_env: dict[str, str] | None = None):
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url_for_subprocess(),
+            "REDIS_URL": flush_redis,
+            "DJANGO_SETTINGS_MODULE": "aha_site.settings",
+            **(extra_env or {}),
+        }
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "aha_site",
+                "worker",
+                "--loglevel=INFO",
+                f"--concurrency={concurrency}",
+                "--without-gossip",
+                "--without-mingle",
+                f"--hostname=test{len(processes)}@%h",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=settings.BASE_DIR,
+            start_new_session=True,
+        )
+        processes.append(process)
+        ready = threading.Event()
+        process.log = []  # type: ignore[attr-defined]
+
+        def pump() -> None:
+            for line in process.stdout:  # type: ignore[union-attr]
+                process.log.append(line)  # type: ignore[attr-defined]
+                if " ready." in line:
+                    ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.monotonic() + 30
+        while not ready.is_set():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("celery worker did not start:\n" + "".join(process.log))
+            time.sleep(0.05)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
