@@ -1,0 +1,3 @@
+"""Celery tasks (cases)."""
+
+__all__: list[str] = []

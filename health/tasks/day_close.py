@@ -1,0 +1,3 @@
+"""Celery tasks (day_close)."""
+
+__all__: list[str] = []

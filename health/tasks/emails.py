@@ -1,0 +1,3 @@
+"""Celery tasks (emails)."""
+
+__all__: list[str] = []
