@@ -63,3 +63,24 @@ def test_healthz_answers_503_when_broker_is_down(client, settings):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["broker"] == "down"
+
+
+def test_production_settings_pass_deploy_checks():
+    environment = {
+        "DJANGO_SETTINGS_MODULE": "aha_site.settings",
+        "PATH": "/usr/bin:/bin",
+        "DEBUG": "0",
+        "SECRET_KEY": "x7Kp2vQ9mZ4rT8wY1nB6cF3hJ5lD0sG-aEuIoPzXcVbNmQwErTyUiOp",
+        "ALLOWED_HOSTS": "aha.example.com",
+        "DATABASE_URL": "sqlite:///:memory:",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
