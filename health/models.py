@@ -244,6 +244,9 @@ class DayCloseRun(models.Model):
     counts = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
 
+    # Set by health.services.pipeline.start_day_close: the chunks its caller must enqueue.
+    chunks_to_dispatch: list[DayCloseChunk]
+
     class Meta:
         ordering = ["-day", "marketplace_id"]
         constraints = [
@@ -252,6 +255,33 @@ class DayCloseRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.marketplace_id} {self.day} ({self.status})"
+
+
+class DayCloseChunkQuerySet(models.QuerySet["DayCloseChunk"]):
+    def pending(self) -> DayCloseChunkQuerySet:
+        return self.filter(done_at__isnull=True)
+
+
+class DayCloseChunk(models.Model):
+    """One range of store account ids of a day close run, closed by one task."""
+
+    run = models.ForeignKey(DayCloseRun, on_delete=models.CASCADE, related_name="chunks")
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+
+    objects = DayCloseChunkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["run", "first_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "first_id"], name="one_chunk_per_first_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} [{self.first_id}..{self.last_id}]"
 
 
 # ---------------------------------------------------------------------------------------------
