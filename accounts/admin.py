@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Exists, OuterRef
 
 from accounts.models import EmergencyContact, Marketplace, Seller, StoreAccount, User
 
@@ -19,6 +20,9 @@ class StoreAccountInline(admin.TabularInline):
     fields = ["marketplace", "plan", "status", "opened_on"]
     readonly_fields = ["status"]
     show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).in_scope_of(request.user)
 
 
 class EmergencyContactInline(admin.StackedInline):
@@ -44,17 +48,14 @@ class SellerAdmin(admin.ModelAdmin):
     list_filter = ["language"]
     inlines = [EmergencyContactInline, StoreAccountInline, SellerUserInline]
 
-
-@admin.register(StoreAccount)
-class StoreAccountAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "marketplace", "plan", "status", "opened_on"]
-    list_filter = ["marketplace", "plan", "status"]
-    search_fields = ["seller__name", "seller__email"]
-    list_select_related = ["seller", "marketplace"]
-    raw_id_fields = ["seller"]
-
     def get_queryset(self, request):
-        return super().get_queryset(request).in_scope_of(request.user)
+        # A specialist limited to some stores sees only the sellers selling there.
+        sellers = super().get_queryset(request)
+        limited = request.user.marketplaces.all()
+        if request.user.is_superuser or not limited.exists():
+            return sellers
+        stores = StoreAccount.objects.filter(seller=OuterRef("pk"), marketplace__in=limited)
+        return sellers.filter(Exists(stores))
 
 
 @admin.register(User)

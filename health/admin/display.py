@@ -1,0 +1,38 @@
+"""How the back office shows times: in the marketplace's local time with the zone named, and
+durations as a specialist reads them ("2 d 3 h left", "overdue by 5 h")."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils.translation import gettext as _
+
+from accounts.models import Marketplace
+
+
+def local_time(at: dt.datetime | None, marketplace: Marketplace) -> str:
+    """'2025-03-02 14:00 CET (Europe/Warsaw)', or a dash."""
+    if at is None:
+        return "-"
+    local = at.astimezone(marketplace.zone)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({marketplace.time_zone})"
+
+
+def duration(delta: dt.timedelta) -> str:
+    """A duration in the two largest units: '2 d 3 h', '5 h 10 min', '4 min'."""
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min"
+
+
+def time_left(deadline: dt.datetime | None, now: dt.datetime) -> str:
+    if deadline is None:
+        return _("clock not started")
+    if deadline < now:
+        return _("overdue by %(time)s") % {"time": duration(now - deadline)}
+    return _("%(time)s left") % {"time": duration(deadline - now)}

@@ -1,0 +1,71 @@
+"""The small forms of the specialist actions: reasons, notes, contact attempts, violations."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from health.models import (
+    AuditEntry,
+    ContactChannel,
+    ContactOutcome,
+    Severity,
+    ViolationCategory,
+    ViolationScope,
+)
+
+TEXT_MAX_LENGTH = AuditEntry._meta.get_field("reason").max_length
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea
+    )
+
+
+class ReasonForm(forms.Form):
+    """An action that must say why; the reason is kept in the audit trail."""
+
+    reason = forms.CharField(
+        label=_("Reason (required)"), max_length=TEXT_MAX_LENGTH, widget=forms.Textarea
+    )
+
+
+class ContactAttemptForm(forms.Form):
+    channel = forms.ChoiceField(label=_("Channel"), choices=ContactChannel.choices)
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=ContactOutcome.choices)
+    at = forms.DateTimeField(
+        label=_("When (UTC)"),
+        required=False,
+        help_text=_(
+            "Leave empty for now. A phone call that reached the seller before the outreach "
+            "email starts the engagement clock from the call."
+        ),
+    )
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea
+    )
+
+
+class ViolationForm(forms.Form):
+    category = forms.ChoiceField(label=_("Category"), choices=ViolationCategory.choices)
+    severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices)
+    scope = forms.ChoiceField(
+        label=_("Scope"), choices=ViolationScope.choices, initial=ViolationScope.STORE
+    )
+    deactivation_level = forms.BooleanField(
+        label=_("Deactivation-level (every critical violation is)"), required=False
+    )
+    detected_at = forms.DateTimeField(
+        label=_("Detected at (UTC)"), initial=timezone.now, help_text=_("YYYY-MM-DD HH:MM")
+    )
+    description = forms.CharField(
+        label=_("Description"), required=False, max_length=2000, widget=forms.Textarea
+    )
+
+    def clean_detected_at(self):
+        detected_at = self.cleaned_data["detected_at"]
+        if detected_at > timezone.now():
+            raise forms.ValidationError(_("A violation cannot be detected in the future."))
+        return detected_at
