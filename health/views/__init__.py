@@ -1,0 +1,1 @@
+"""The seller dashboard: function views, one module per page or action group."""

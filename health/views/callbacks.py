@@ -1,0 +1,109 @@
+"""Call me now: ask for a callback, cancel it, and the live status panel htmx polls."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.models import StoreAccount
+from health.forms import CallbackForm
+from health.models import AHACase, CallbackRequest
+from health.services import callbacks as callback_services
+from health.views.common import (
+    back_to_dashboard,
+    pick_store_account,
+    seller_login_required,
+    seller_store_accounts,
+)
+from health.views.dashboard import callback_panel
+
+FRAGMENT = "health/dashboard.html#callback-status"
+
+
+def _panel(
+    request: HttpRequest, store_accounts: list[StoreAccount], store_account: StoreAccount, **extra
+) -> HttpResponse:
+    cases = list(AHACase.objects.open().filter(store_account=store_account))
+    context = {
+        "store_account": store_account,
+        **callback_panel(store_accounts, store_account, cases=cases),
+        **extra,
+    }
+    return render(request, FRAGMENT, context)
+
+
+@seller_login_required
+@require_GET
+def callback_status(request: HttpRequest, store_account_id: int) -> HttpResponse:
+    """The status panel alone: htmx polls it while a request is open."""
+    store_accounts = seller_store_accounts(request)
+    store_account = pick_store_account(store_accounts, store_account_id)
+    if not request.htmx:
+        return back_to_dashboard(store_account, "callback-status")
+    return _panel(request, store_accounts, store_account)
+
+
+@seller_login_required
+@require_POST
+def request_callback(request: HttpRequest, store_account_id: int) -> HttpResponse:
+    """Press "Call me now": queue a request, or show the one already open."""
+    store_accounts = seller_store_accounts(request)
+    store_account = pick_store_account(store_accounts, store_account_id)
+    open_cases = list(AHACase.objects.open().filter(store_account=store_account))
+    form = CallbackForm(request.POST, cases=open_cases)
+    notice, level = _submit(request, form, store_account)
+    if request.htmx:
+        return _panel(
+            request, store_accounts, store_account, panel_notice=notice, panel_level=level
+        )
+    messages.add_message(request, level, notice)
+    return back_to_dashboard(store_account, "callback-status")
+
+
+def _submit(request: HttpRequest, form: CallbackForm, store_account: StoreAccount):
+    if not form.is_valid():
+        errors = [error for field_errors in form.errors.values() for error in field_errors]
+        return " ".join(errors), messages.ERROR
+    seller = store_account.seller
+    already_open = callback_services.open_callback(seller)
+    try:
+        callback = callback_services.request_callback(
+            seller=seller,
+            phone=form.cleaned_data["phone"] or None,
+            topic=form.cleaned_data["topic"],
+            case=form.cleaned_data["case"],
+            by=request.user,
+        )
+    except ValidationError as error:
+        return " ".join(error.messages), messages.ERROR
+    if already_open is not None and already_open.pk == callback.pk:
+        return _("You already have a callback request open; here is its status."), messages.INFO
+    return _("We have your request. A specialist will call %(phone)s.") % {
+        "phone": callback.phone
+    }, messages.SUCCESS
+
+
+@seller_login_required
+@require_POST
+def cancel_callback(request: HttpRequest, store_account_id: int, callback_id: int) -> HttpResponse:
+    """Withdraw the seller's open request."""
+    store_accounts = seller_store_accounts(request)
+    store_account = pick_store_account(store_accounts, store_account_id)
+    callback = get_object_or_404(
+        CallbackRequest.objects.for_seller(request.user.seller_id), pk=callback_id
+    )
+    try:
+        callback_services.cancel_callback(callback=callback, by=request.user)
+        notice, level = _("Your callback request is cancelled."), messages.SUCCESS
+    except ValidationError as error:
+        notice, level = " ".join(error.messages), messages.ERROR
+    if request.htmx:
+        return _panel(
+            request, store_accounts, store_account, panel_notice=notice, panel_level=level
+        )
+    messages.add_message(request, level, notice)
+    return back_to_dashboard(store_account, "callback-status")

@@ -1,0 +1,226 @@
+"""The dashboard of one store account: AHR and trend, AHA card, issues, Call me now."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts.models import StoreAccount
+from health.chart import build_trend
+from health.eligibility import (
+    ENGAGEMENT_WINDOW,
+    Eligibility,
+    RemovalReason,
+    evaluate_eligibility,
+)
+from health.forms import CallbackForm
+from health.models import (
+    OPEN_CALLBACK_STATUSES,
+    AHACase,
+    CallbackRequest,
+    DailyRating,
+    Enforcement,
+    EnforcementStatus,
+    HealthState,
+    Severity,
+    Violation,
+)
+from health.rating import (
+    AHA_LINE,
+    AT_RISK_FROM,
+    WINDOW_DAYS,
+    ViolationFacts,
+    band,
+    violation_points,
+)
+from health.state import account_facts, evaluation_day, rating_window
+from health.views.common import pick_store_account, seller_login_required, seller_store_accounts
+from health.views.labels import CRITERION_TEXT, REMOVAL_TEXT
+
+YEAR_DAYS = 365
+PERIODS = {"180": WINDOW_DAYS, "year": YEAR_DAYS}
+# Open enforcement a seller must see: a running warning, a deactivation, an appeal.
+SHOWN_ENFORCEMENT = [
+    EnforcementStatus.WARNING,
+    EnforcementStatus.DEACTIVATED,
+    EnforcementStatus.APPEALED,
+    EnforcementStatus.REJECTED,
+]
+MAX_CASES_SHOWN = 20
+# The rules' numbers the page words need, from their one home.
+RULE_FIGURES = {
+    "window_days": WINDOW_DAYS,
+    "aha_line": AHA_LINE,
+    "at_risk_from": AT_RISK_FROM,
+    "engagement_hours": ENGAGEMENT_WINDOW // dt.timedelta(hours=1),
+}
+
+
+@seller_login_required
+@require_GET
+def dashboard(request: HttpRequest, store_account_id: int) -> HttpResponse:
+    """The page a seller opens every morning, for one of its store accounts."""
+    store_accounts = seller_store_accounts(request)
+    store_account = pick_store_account(store_accounts, store_account_id)
+    period = request.GET.get("period", "180")
+    period = period if period in PERIODS else "180"
+    state = _health_of(store_account)
+    cases = list(
+        AHACase.objects.filter(store_account=store_account)
+        .select_related("violation")
+        .order_by("-opened_at")[:MAX_CASES_SHOWN]
+    )
+    context = {
+        "store_account": store_account,
+        "store_accounts": store_accounts,
+        "state": state,
+        "period": period,
+        "chart": _trend(store_account, state, days=PERIODS[period]),
+        "aha": aha_card(store_account, state),
+        "violations": _violations(store_account),
+        "cases": cases,
+        "enforcements": list(
+            Enforcement.objects.filter(store_account=store_account, status__in=SHOWN_ENFORCEMENT)
+        ),
+        **callback_panel(store_accounts, store_account, cases=cases),
+        **RULE_FIGURES,
+        "ahr_band": band(state.ahr).value if state.ahr is not None else "",
+    }
+    return render(request, "health/dashboard.html", context)
+
+
+def _health_of(store_account: StoreAccount) -> HealthState:
+    try:
+        return store_account.health
+    except HealthState.DoesNotExist:
+        return HealthState(store_account=store_account)
+
+
+def _trend(store_account: StoreAccount, state: HealthState, *, days: int):
+    last_day = state.last_closed_day or (
+        store_account.marketplace.local_date() - dt.timedelta(days=1)
+    )
+    ratings = DailyRating.objects.filter(
+        store_account=store_account,
+        day__range=(last_day - dt.timedelta(days=days - 1), last_day),
+    ).values_list("day", "ahr")
+    return build_trend(ratings, last_day=last_day, days=days)
+
+
+@dataclass(frozen=True, slots=True)
+class AhaCard:
+    """What the AHA card says: one of enrolled, waiting, not eligible, removed, barred."""
+
+    kind: str
+    eligibility: Eligibility
+    since: dt.date | None = None
+    reason: RemovalReason | None = None
+    reason_text: str = ""
+    checklist: tuple[tuple[str, str, bool], ...] = ()
+
+    @property
+    def regains_automatically(self) -> bool:
+        return self.reason is not None and not self.reason.bars
+
+
+def aha_card(store_account: StoreAccount, state: HealthState) -> AhaCard:
+    """The AHA card from the same rule functions the nightly job uses (no extra query)."""
+    contact = getattr(store_account.seller, "emergency_contact", None)
+    facts = account_facts(
+        store_account, state, has_valid_contact=contact is not None and contact.is_valid
+    )
+    eligibility = evaluate_eligibility(
+        rating_window(state), facts, evaluation_day(store_account, state)
+    )
+    reason_code = getattr(store_account, "last_loss_reason", None) or None
+    reason = RemovalReason(reason_code) if reason_code in RemovalReason else None
+    failing = set(eligibility.failing)
+    checklist = tuple(
+        (criterion.value, str(text), criterion not in failing)
+        for criterion, text in CRITERION_TEXT.items()
+    )
+    common = {
+        "eligibility": eligibility,
+        "reason": reason,
+        "reason_text": str(REMOVAL_TEXT[reason]) if reason else "",
+        "checklist": checklist,
+    }
+    if state.barred:
+        return AhaCard(kind="barred", since=getattr(store_account, "last_loss_day", None), **common)
+    if state.enrolled:
+        return AhaCard(kind="enrolled", since=state.enrolled_since, **common)
+    if eligibility.waiting_for_contact:
+        return AhaCard(kind="waiting", **common)
+    if reason is not None:
+        return AhaCard(kind="removed", since=store_account.last_loss_day, **common)
+    return AhaCard(kind="not_eligible", **common)
+
+
+@dataclass(frozen=True, slots=True)
+class ViolationRow:
+    violation: Violation
+    points: int | None
+    zeroes: bool
+    counts: bool
+
+
+def _violations(store_account: StoreAccount) -> list[ViolationRow]:
+    """The violations of the last window with the AHR points each takes off today."""
+    today = store_account.marketplace.local_date()
+    since = timezone.now() - dt.timedelta(days=WINDOW_DAYS)
+    rows = []
+    for violation in (
+        Violation.objects.affecting(store_account)
+        .filter(detected_at__gte=since)
+        .order_by("category", "-detected_at")
+    ):
+        facts = ViolationFacts(
+            category=violation.category,
+            severity=violation.severity,
+            detected_on=store_account.marketplace.local_date(violation.detected_at),
+            resolved_on=(
+                store_account.marketplace.local_date(violation.resolved_at)
+                if violation.resolved_at
+                else None
+            ),
+            repeat=violation.repeat,
+        )
+        critical = violation.severity == Severity.CRITICAL
+        rows.append(
+            ViolationRow(
+                violation=violation,
+                points=None if critical else violation_points(facts),
+                zeroes=critical,
+                counts=violation.resolved_at is None or facts.resolved_on > today,
+            )
+        )
+    return rows
+
+
+def callback_panel(
+    store_accounts: list[StoreAccount], store_account: StoreAccount, *, cases: list[AHACase]
+) -> dict[str, object]:
+    """The context of the Call me now panel: the latest request, the form, or why not."""
+    seller = store_account.seller
+    can_request = any(account.is_professional for account in store_accounts)
+    latest = (
+        CallbackRequest.objects.for_seller(seller)
+        .with_queue_position()
+        .select_related("case")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    open_cases = [case for case in cases if case.is_open]
+    contact = getattr(seller, "emergency_contact", None)
+    return {
+        "callback": latest,
+        "callback_open": latest is not None and latest.status in OPEN_CALLBACK_STATUSES,
+        "can_request_callback": can_request,
+        "callback_form": CallbackForm(cases=open_cases),
+        "emergency_contact": contact if contact is not None and contact.is_valid else None,
+    }

@@ -1,0 +1,197 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import SellingPlan
+from health.eligibility import REQUIRED_DAYS_ON_RECORD
+from health.models import EnrollmentEvent, EnrollmentEventKind, HealthState
+from tests.builders import make_seller, make_seller_user, make_store_account
+from tests.health.dashboard_data import add_history, add_violations, open_case, yesterday
+
+pytestmark = pytest.mark.django_db
+
+PHONE = "+48 512 345 678"
+
+
+@pytest.fixture
+def store_account():
+    return make_store_account(seller=make_seller(phone=PHONE), marketplace="PL")
+
+
+@pytest.fixture
+def seller_client(client, store_account):
+    client.force_login(make_seller_user(seller=store_account.seller))
+    return client
+
+
+def dashboard_url(store_account, **query) -> str:
+    url = reverse("health:dashboard", args=[store_account.pk])
+    return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+
+
+def test_dashboard_shows_ahr_band_in_words_and_the_trend_as_one_path(seller_client, store_account):
+    add_history(store_account, days=200, ahr=300, below_every=30)
+    response = seller_client.get(dashboard_url(store_account))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Healthy" in html
+    assert html.count('class="trend-line"') == 1
+    assert html.count('class="below-marks"') == 1
+    assert "<title id=\"trend-title\">AHR over the last 180 days</title>" in html
+    assert "days below 250 of 180 days recorded" in html
+
+
+def test_year_view_reads_a_year_of_ratings(seller_client, store_account):
+    add_history(store_account, days=400)
+    html = seller_client.get(dashboard_url(store_account, period="year")).content.decode()
+    assert "AHR over the last 365 days" in html
+    assert "of 365 days recorded" in html
+
+
+def test_chart_numbers_are_not_localized_in_polish(seller_client, store_account):
+    add_history(store_account, days=30)
+    seller_client.post(reverse("health:set_language"), {"language": "pl", "next": "/"})
+    html = seller_client.get(dashboard_url(store_account)).content.decode()
+    svg = html.split("<svg", 1)[1].split("</svg>", 1)[0]
+    assert 'y="' in svg
+    assert not any("," in chunk.split('"')[0] for chunk in svg.split(' y="')[1:])
+    assert "Wskaźnik zdrowia konta (AHR)" in html  # translated in locale/pl
+
+
+def test_not_eligible_card_lists_criteria_and_progress(seller_client, store_account):
+    add_history(store_account, days=40, below_every=10)
+    html = seller_client.get(dashboard_url(store_account)).content.decode()
+    assert "Not eligible for AHA yet." in html
+    assert "An AHR on record for each of the last 180 days" in html
+    assert f"40 of {REQUIRED_DAYS_ON_RECORD}" in html
+    assert "4 of 10 allowed" in html
+    expected = yesterday(store_account) + dt.timedelta(days=REQUIRED_DAYS_ON_RECORD - 40)
+    assert expected.strftime("%Y") in html
+
+
+def test_waiting_for_contact_card_links_to_the_contact_page(client):
+    store_account = make_store_account(seller=make_seller(), marketplace="PL")
+    add_history(store_account, days=REQUIRED_DAYS_ON_RECORD)
+    client.force_login(make_seller_user(seller=store_account.seller))
+    html = client.get(dashboard_url(store_account)).content.decode()
+    assert "waiting for an emergency contact phone number" in html
+    assert reverse("health:emergency_contact", args=[store_account.pk]) in html
+
+
+def test_enrolled_card_says_since_when(seller_client, store_account):
+    add_history(store_account, days=REQUIRED_DAYS_ON_RECORD)
+    HealthState.objects.filter(store_account=store_account).update(
+        enrolled=True, enrolled_since=dt.date(2026, 3, 2)
+    )
+    html = seller_client.get(dashboard_url(store_account)).content.decode()
+    assert "Protected" in html
+    assert "Enrolled in AHA since" in html
+
+
+def test_removed_card_gives_reason_and_how_to_regain(seller_client, store_account):
+    add_history(store_account, days=REQUIRED_DAYS_ON_RECORD, below_every=2)
+    EnrollmentEvent.objects.create(
+        store_account=store_account,
+        kind=EnrollmentEventKind.REMOVED,
+        reason="R1",
+        day=yesterday(store_account),
+    )
+    html = seller_client.get(dashboard_url(store_account)).content.decode()
+    assert "Lost access to AHA" in html
+    assert "AHR below 250 for more than 10 consecutive days" in html
+    assert "comes back by itself" in html
+
+
+def test_barred_card_says_a_specialist_must_lift_it(seller_client, store_account):
+    add_history(store_account, days=10)
+    HealthState.objects.filter(store_account=store_account).update(barred=True)
+    EnrollmentEvent.objects.create(
+        store_account=store_account,
+        kind=EnrollmentEventKind.BARRED,
+        reason="R7",
+        day=yesterday(store_account),
+    )
+    html = seller_client.get(dashboard_url(store_account)).content.decode()
+    assert "Barred" in html
+    assert "until an account health specialist lifts the bar" in html
+
+
+def test_violations_show_severity_points_and_critical_zeroes(seller_client, store_account):
+    add_violations(store_account, 3)
+    case = open_case(store_account)
+    html = seller_client.get(dashboard_url(store_account)).content.decode()
+    assert "−2 points" in html and "−4 points" in html and "−8 points" in html
+    assert "sets AHR to 0" in html
+    assert f'id="case-{case.pk}"' in html
+
+
+def test_open_case_deadline_is_in_marketplace_time_with_zone_named(seller_client, store_account):
+    case = open_case(store_account)
+    html = seller_client.get(dashboard_url(store_account)).content.decode()
+    assert "Europe/Warsaw" in html
+    assert f'data-deadline="{int(case.deadline_at.timestamp())}"' in html
+    assert "left" in html
+
+
+def test_store_switcher_lists_every_store_of_the_seller(seller_client, store_account):
+    other = make_store_account(seller=store_account.seller, marketplace="DE")
+    html = seller_client.get(dashboard_url(store_account)).content.decode()
+    assert reverse("health:dashboard", args=[other.pk]) in html
+    assert 'aria-current="page"' in html
+
+
+def test_individual_only_seller_sees_why_call_me_now_is_not_offered(client):
+    store_account = make_store_account(plan=SellingPlan.INDIVIDUAL)
+    client.force_login(make_seller_user(seller=store_account.seller))
+    html = client.get(dashboard_url(store_account)).content.decode()
+    assert "Call me now is for sellers with a Professional selling plan" in html
+    assert reverse("health:request_callback", args=[store_account.pk]) not in html
+
+
+def test_page_is_complete_without_htmx_and_the_fragment_alone_with_it(seller_client, store_account):
+    full = seller_client.get(dashboard_url(store_account))
+    assert b"<html" in full.content and b'id="callback-status"' in full.content
+    status_url = reverse("health:callback_status", args=[store_account.pk])
+    fragment = seller_client.get(status_url, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    assert b"<html" not in fragment.content
+    assert fragment.content.decode().lstrip().startswith('<section id="callback-status"')
+    plain = seller_client.get(status_url)
+    assert plain.status_code == 302
+
+
+@pytest.mark.parametrize(("days", "violations"), [(1, 0), (400, 50), (1, 50), (400, 0)])
+def test_dashboard_query_count_is_constant(
+    seller_client, store_account, django_assert_max_num_queries, days, violations
+):
+    add_history(store_account, days=days, below_every=3)
+    add_violations(store_account, violations)
+    open_case(store_account)
+    make_store_account(seller=store_account.seller, marketplace="DE")
+    with django_assert_max_num_queries(8):
+        response = seller_client.get(dashboard_url(store_account, period="year"))
+    assert response.status_code == 200
+
+
+def test_dashboard_page_weight_stays_under_budget(seller_client, store_account):
+    from django.contrib.staticfiles import finders
+
+    add_history(store_account, days=400, below_every=3)
+    add_violations(store_account, 50)
+    html = seller_client.get(dashboard_url(store_account, period="year")).content
+    assets = ["css/site.css", "js/countdown.js", "django-htmx.js"]
+    size = len(html)
+    for asset in assets:
+        path = finders.find(asset)
+        if path:
+            size += len(open(path, "rb").read())
+    htmx = finders.find("django_htmx/htmx.min.js")
+    size += len(open(htmx, "rb").read()) if htmx else 0
+    assert size <= 120 * 1024
+
+
+def test_anonymous_user_is_sent_to_login(client, store_account):
+    response = client.get(dashboard_url(store_account))
+    assert response.status_code == 302
+    assert reverse("accounts:login") in response["Location"]
