@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Count, Exists, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -489,6 +490,46 @@ class CallbackRequestQuerySet(models.QuerySet["CallbackRequest"]):
 
     def for_seller(self, seller: Seller | int) -> CallbackRequestQuerySet:
         return self.filter(seller=seller)
+
+    def queued(self) -> CallbackRequestQuerySet:
+        return self.filter(status=CallbackStatus.QUEUED)
+
+    def with_urgency(self) -> CallbackRequestQuerySet:
+        """Annotate `urgent`: the seller has an open AHA case, so the request goes first."""
+        open_cases = AHACase.objects.open().filter(store_account__seller_id=OuterRef("seller_id"))
+        return self.annotate(urgent=Exists(open_cases))
+
+    def in_queue_order(self) -> CallbackRequestQuerySet:
+        """The order specialists take requests in: urgent ones first, then oldest first."""
+        return self.with_urgency().order_by("-urgent", "created_at", "id")
+
+    def with_queue_position(self) -> CallbackRequestQuerySet:
+        """Annotate `queue_position` (1 = next to be called; None unless queued) in one query."""
+        ahead = (
+            CallbackRequest.objects.queued()
+            .with_urgency()
+            .filter(
+                Q(urgent__gt=OuterRef("urgent"))
+                | Q(urgent=OuterRef("urgent"), created_at__lt=OuterRef("created_at"))
+                | Q(
+                    urgent=OuterRef("urgent"),
+                    created_at=OuterRef("created_at"),
+                    id__lt=OuterRef("id"),
+                )
+            )
+            .order_by()
+            .values("status")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+        position = Coalesce(Subquery(ahead), Value(0)) + Value(1)
+        return self.with_urgency().annotate(
+            queue_position=Case(
+                When(status=CallbackStatus.QUEUED, then=position),
+                default=Value(None),
+                output_field=models.IntegerField(),
+            )
+        )
 
 
 class CallbackRequest(models.Model):
