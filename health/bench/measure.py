@@ -1,0 +1,112 @@
+"""The benchmark's measurements, each against data built by health.bench.data.
+
+Every reference is measured in the same run as the day close it is compared with: absolute times
+on a shared machine drift, ratios much less.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import time
+from collections.abc import Callable
+
+from django.db import connection, connections, transaction
+
+from health.bench.data import MARKETPLACE
+from health.models import DailyRating, HealthState, RunStatus
+from health.rating import compute_ahr
+from health.services.pipeline import (
+    close_day_in_process,
+    finish_day_close,
+    run_chunk,
+    start_day_close,
+)
+
+
+def timed(work: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def database_floor(*, accounts: int, day: dt.date) -> float:
+    """One bare statement writing the same rating rows; rolled back, so it leaves nothing."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            seconds = timed(
+                lambda: cursor.execute(
+                    "INSERT INTO health_dailyrating (store_account_id, day, ahr)"
+                    " SELECT id, %s, 250 FROM generate_series(1, %s) AS id",
+                    [day, accounts],
+                )
+            )
+        transaction.set_rollback(True)
+    return seconds
+
+
+def orm_loop(*, sample: int, day: dt.date) -> float:
+    """The straightforward loop: per store account, read, compute, update_or_create, save."""
+
+    def loop() -> None:
+        for pk in range(1, sample + 1):
+            state = HealthState.objects.get(pk=pk)
+            ahr = compute_ahr(orders_in_window=state.orders_in_window, violations=(), day=day)
+            DailyRating.objects.update_or_create(
+                store_account_id=pk, day=day, defaults={"ahr": ahr}
+            )
+            state.ahr = ahr
+            state.last_closed_day = day
+            state.save(update_fields=["ahr", "last_closed_day"])
+
+    with transaction.atomic():
+        seconds = timed(loop)
+        transaction.set_rollback(True)
+    return seconds
+
+
+def close_single(*, day: dt.date) -> float:
+    """Our day close of one day, every chunk in sequence in this process."""
+
+    def close() -> None:
+        run = close_day_in_process(marketplace_code=MARKETPLACE, day=day)
+        if run is None or run.status != RunStatus.DONE:
+            raise RuntimeError(f"the day close of {day} did not finish")
+
+    return timed(close)
+
+
+def close_parallel(*, day: dt.date, workers: int) -> float:
+    """Our day close of one day with the chunks shared by `workers` processes."""
+    started = time.perf_counter()
+    run = start_day_close(marketplace_code=MARKETPLACE, day=day, redispatch_after=dt.timedelta(0))
+    if run is None:
+        raise RuntimeError(f"the day close of {day} could not start")
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    for chunk in run.chunks_to_dispatch:
+        queue.put((chunk.first_id, chunk.last_id))
+    for _ in range(workers):
+        queue.put(None)
+    # Each process opens its own connection; a shared socket would be corrupted.
+    connections.close_all()
+    processes = [
+        context.Process(target=_close_chunks_from, args=(queue, day)) for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+        if process.exitcode != 0:
+            raise RuntimeError(f"a day close process failed with exit code {process.exitcode}")
+    run = finish_day_close(marketplace_code=MARKETPLACE, day=day)
+    if run.status != RunStatus.DONE:
+        raise RuntimeError(f"the day close of {day} did not finish")
+    return time.perf_counter() - started
+
+
+def _close_chunks_from(queue: multiprocessing.Queue, day: dt.date) -> None:
+    while (item := queue.get()) is not None:
+        first_id, last_id = item
+        run_chunk(marketplace_code=MARKETPLACE, day=day, first_id=first_id, last_id=last_id)
+    connections.close_all()
