@@ -144,7 +144,11 @@ def _queue_received_email(callback: CallbackRequest) -> None:
 
 
 def _locked(callback: CallbackRequest) -> CallbackRequest:
-    return CallbackRequest.objects.select_for_update().select_related("case").get(pk=callback.pk)
+    return (
+        CallbackRequest.objects.select_for_update(of=("self",))
+        .select_related("case")
+        .get(pk=callback.pk)
+    )
 
 
 def _require(callback: CallbackRequest, *statuses: str) -> None:

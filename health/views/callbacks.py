@@ -24,15 +24,18 @@ from health.views.dashboard import callback_panel
 FRAGMENT = "health/dashboard.html#callback-status"
 
 
+def _panel_context(store_accounts: list[StoreAccount], store_account: StoreAccount) -> dict:
+    cases = list(AHACase.objects.open().filter(store_account=store_account))
+    return {
+        "store_account": store_account,
+        **callback_panel(store_accounts, store_account, cases=cases),
+    }
+
+
 def _panel(
     request: HttpRequest, store_accounts: list[StoreAccount], store_account: StoreAccount, **extra
 ) -> HttpResponse:
-    cases = list(AHACase.objects.open().filter(store_account=store_account))
-    context = {
-        "store_account": store_account,
-        **callback_panel(store_accounts, store_account, cases=cases),
-        **extra,
-    }
+    context = {**_panel_context(store_accounts, store_account), **extra}
     return render(request, FRAGMENT, context)
 
 
@@ -44,7 +47,12 @@ def callback_status(request: HttpRequest, store_account_id: int) -> HttpResponse
     store_account = pick_store_account(store_accounts, store_account_id)
     if not request.htmx:
         return back_to_dashboard(store_account, "callback-status")
-    return _panel(request, store_accounts, store_account)
+    context = _panel_context(store_accounts, store_account)
+    # Nothing changed since the last poll: 204 makes htmx keep the panel as it is, so screen
+    # readers are not read the same status again every few seconds.
+    if request.GET.get("seen") and request.GET["seen"] == context["callback_token"]:
+        return HttpResponse(status=204)
+    return render(request, FRAGMENT, context)
 
 
 @seller_login_required

@@ -219,8 +219,16 @@ def callback_panel(
     contact = getattr(seller, "emergency_contact", None)
     return {
         "callback": latest,
+        "callback_token": status_token(latest),
         "callback_open": latest is not None and latest.status in OPEN_CALLBACK_STATUSES,
         "can_request_callback": can_request,
         "callback_form": CallbackForm(cases=open_cases),
         "emergency_contact": contact if contact is not None and contact.is_valid else None,
     }
+
+
+def status_token(callback: CallbackRequest | None) -> str:
+    """What the seller last saw of the panel; a poll with the same token needs no new HTML."""
+    if callback is None:
+        return ""
+    return f"{callback.pk}-{callback.status}-{callback.queue_position or 0}"
