@@ -436,10 +436,22 @@ def _write_ratings(day: dt.date, ratings: list[tuple[int, int]]) -> None:
 
 def _write_states(states: list[HealthState]) -> None:
     """Save the closed states: one UPDATE ... FROM unnest on PostgreSQL."""
-    if not _is_postgres():
-        HealthState.objects.bulk_update(states, STATE_FIELDS)
-        return
     table = connection.ops.quote_name(HealthState._meta.db_table)
+    if not _is_postgres():
+        # bulk_update's CASE WHEN costs more to build than to run; a prepared UPDATE does not.
+        fields = [HealthState._meta.get_field(name) for name in STATE_FIELDS]
+        assignments = ", ".join(f"{field.column} = %s" for field in fields)
+        rows = [
+            [field.get_db_prep_save(getattr(s, field.attname), connection) for field in fields]
+            + [s.store_account_id]
+            for s in states
+        ]
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"UPDATE {table} SET {assignments} WHERE store_account_id = %s",  # noqa: S608
+                rows,
+            )
+        return
     columns = ", ".join(STATE_FIELDS)
     assignments = ", ".join(f"{name} = v.{name}" for name in STATE_FIELDS)
     arrays = ", ".join(f"%s::{sql_type}[]" for sql_type in ("bigint", *_STATE_SQL_TYPES))
