@@ -329,7 +329,8 @@ def test_the_removed_email_says_the_store_account_was_deactivated_for_r4():
     assert "72 godzin" in body and "dezaktywowane" in body
 
 
-@pytest.mark.django_db(transaction=True)
+# Serialized rollback: the marketplaces come from a data migration and must survive the flush.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_concurrent_senders_send_an_email_once(postgres, settings, mailoutbox):
     settings.MAILERS = SLOW
     email = queue_reminder()
