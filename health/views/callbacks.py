@@ -7,18 +7,12 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import StoreAccount
 from health.forms import CallbackForm
 from health.models import AHACase, CallbackRequest
 from health.services import callbacks as callback_services
-from health.views.common import (
-    back_to_dashboard,
-    pick_store_account,
-    seller_login_required,
-    seller_store_accounts,
-)
+from health.views.common import back_to_dashboard, seller_view
 from health.views.dashboard import callback_panel
 
 FRAGMENT = "health/dashboard.html#callback-status"
@@ -39,12 +33,11 @@ def _panel(
     return render(request, FRAGMENT, context)
 
 
-@seller_login_required
-@require_GET
-def callback_status(request: HttpRequest, store_account_id: int) -> HttpResponse:
+@seller_view("GET")
+def callback_status(
+    request: HttpRequest, store_account: StoreAccount, *, store_accounts: list[StoreAccount]
+) -> HttpResponse:
     """The status panel alone: htmx polls it while a request is open."""
-    store_accounts = seller_store_accounts(request)
-    store_account = pick_store_account(store_accounts, store_account_id)
     if not request.htmx:
         return back_to_dashboard(store_account, "callback-status")
     context = _panel_context(store_accounts, store_account)
@@ -55,12 +48,11 @@ def callback_status(request: HttpRequest, store_account_id: int) -> HttpResponse
     return render(request, FRAGMENT, context)
 
 
-@seller_login_required
-@require_POST
-def request_callback(request: HttpRequest, store_account_id: int) -> HttpResponse:
+@seller_view("POST")
+def request_callback(
+    request: HttpRequest, store_account: StoreAccount, *, store_accounts: list[StoreAccount]
+) -> HttpResponse:
     """Press "Call me now": queue a request, or show the one already open."""
-    store_accounts = seller_store_accounts(request)
-    store_account = pick_store_account(store_accounts, store_account_id)
     open_cases = list(AHACase.objects.open().filter(store_account=store_account))
     form = CallbackForm(request.POST, cases=open_cases)
     notice, level = _submit(request, form, store_account)
@@ -95,14 +87,17 @@ def _submit(request: HttpRequest, form: CallbackForm, store_account: StoreAccoun
     }, messages.SUCCESS
 
 
-@seller_login_required
-@require_POST
-def cancel_callback(request: HttpRequest, store_account_id: int, callback_id: int) -> HttpResponse:
+@seller_view("POST")
+def cancel_callback(
+    request: HttpRequest,
+    store_account: StoreAccount,
+    *,
+    store_accounts: list[StoreAccount],
+    callback_id: int,
+) -> HttpResponse:
     """Withdraw the seller's open request."""
-    store_accounts = seller_store_accounts(request)
-    store_account = pick_store_account(store_accounts, store_account_id)
     callback = get_object_or_404(
-        CallbackRequest.objects.for_seller(request.user.seller_id), pk=callback_id
+        CallbackRequest.objects.for_seller(store_account.seller_id), pk=callback_id
     )
     try:
         callback_services.cancel_callback(callback=callback, by=request.user)

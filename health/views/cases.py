@@ -7,26 +7,33 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
+from accounts.models import StoreAccount
 from health.forms import PlanOfActionForm
 from health.models import AHACase, Enforcement, EnforcementStatus
 from health.services import protection
-from health.views.common import back_to_dashboard, own_store_account, seller_login_required
+from health.views.common import back_to_dashboard, seller_view
 
 
-def _own_case(request: HttpRequest, store_account_id: int, case_id: int) -> AHACase:
-    store_account = own_store_account(request, store_account_id)
-    case = get_object_or_404(AHACase.objects.filter(store_account=store_account), pk=case_id)
+def _own_case(store_account: StoreAccount, case_id: int) -> AHACase:
+    case = get_object_or_404(
+        AHACase.objects.filter(store_account=store_account).select_related("violation"),
+        pk=case_id,
+    )
     case.store_account = store_account
     return case
 
 
-@seller_login_required
-@require_POST
-def acknowledge_case(request: HttpRequest, store_account_id: int, case_id: int) -> HttpResponse:
+@seller_view("POST")
+def acknowledge_case(
+    request: HttpRequest,
+    store_account: StoreAccount,
+    *,
+    store_accounts: list[StoreAccount],
+    case_id: int,
+) -> HttpResponse:
     """The seller says "I have seen this": that counts as engaging with the case."""
-    case = _own_case(request, store_account_id, case_id)
+    case = _own_case(store_account, case_id)
     try:
         protection.acknowledge_case(case=case, by=request.user)
         messages.success(
@@ -34,13 +41,19 @@ def acknowledge_case(request: HttpRequest, store_account_id: int, case_id: int) 
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
-    return back_to_dashboard(case.store_account, f"case-{case.pk}")
+    return back_to_dashboard(store_account, f"case-{case.pk}")
 
 
-@seller_login_required
-def plan_of_action(request: HttpRequest, store_account_id: int, case_id: int) -> HttpResponse:
+@seller_view("GET", "POST")
+def plan_of_action(
+    request: HttpRequest,
+    store_account: StoreAccount,
+    *,
+    store_accounts: list[StoreAccount],
+    case_id: int,
+) -> HttpResponse:
     """Write or rewrite the plan of action of an open AHA case."""
-    case = _own_case(request, store_account_id, case_id)
+    case = _own_case(store_account, case_id)
     form = PlanOfActionForm(request.POST or None, initial=_initial_plan(case))
     if request.method == "POST" and case.is_open and form.is_valid():
         try:
@@ -49,9 +62,9 @@ def plan_of_action(request: HttpRequest, store_account_id: int, case_id: int) ->
             form.add_error(None, error)
         else:
             messages.success(request, _("Your plan of action is sent to a specialist."))
-            return back_to_dashboard(case.store_account, f"case-{case.pk}")
+            return back_to_dashboard(store_account, f"case-{case.pk}")
     context = {
-        "store_account": case.store_account,
+        "store_account": store_account,
         "form": form,
         "subject": case,
         "is_appeal": False,
@@ -60,10 +73,15 @@ def plan_of_action(request: HttpRequest, store_account_id: int, case_id: int) ->
     return render(request, "health/plan_of_action.html", context)
 
 
-@seller_login_required
-def appeal(request: HttpRequest, store_account_id: int, enforcement_id: int) -> HttpResponse:
+@seller_view("GET", "POST")
+def appeal(
+    request: HttpRequest,
+    store_account: StoreAccount,
+    *,
+    store_accounts: list[StoreAccount],
+    enforcement_id: int,
+) -> HttpResponse:
     """Appeal a deactivation with a plan of action; a specialist reinstates or rejects."""
-    store_account = own_store_account(request, store_account_id)
     enforcement = get_object_or_404(
         Enforcement.objects.filter(store_account=store_account), pk=enforcement_id
     )

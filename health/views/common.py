@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
 from django.contrib.auth.decorators import login_required
 from django.db.models import OuterRef, Subquery
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import reverse
 
 from accounts.models import StoreAccount
 from health.models import EnrollmentEvent, EnrollmentEventKind
 
-seller_login_required = login_required
+StoreView = Callable[..., HttpResponse]
+
+
+def seller_view(*methods: str) -> Callable[[StoreView], Callable[..., HttpResponse]]:
+    """A signed-in seller's view of one of its store accounts.
+
+    The store account is looked up before the method is checked, so another seller's id
+    answers 404 whatever the method. The view gets `store_account` and `store_accounts`.
+    """
+    allowed = {*methods, "HEAD"} if "GET" in methods else set(methods)
+
+    def decorator(view: StoreView) -> Callable[..., HttpResponse]:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, store_account_id: int, **kwargs) -> HttpResponse:
+            store_accounts = seller_store_accounts(request)
+            store_account = pick_store_account(store_accounts, store_account_id)
+            if request.method not in allowed:
+                return HttpResponseNotAllowed(sorted(allowed))
+            return view(request, store_account, store_accounts=store_accounts, **kwargs)
+
+        return wrapper
+
+    return decorator
 
 
 def seller_store_accounts(request: HttpRequest) -> list[StoreAccount]:
@@ -40,19 +66,6 @@ def pick_store_account(store_accounts: list[StoreAccount], store_account_id: int
         if store_account.pk == store_account_id:
             return store_account
     raise Http404
-
-
-def own_store_account(request: HttpRequest, store_account_id: int) -> StoreAccount:
-    """One of the seller's store accounts (with its marketplace and seller), or 404."""
-    if request.user.seller_id is None:
-        raise Http404
-    queryset = StoreAccount.objects.visible_to(request.user).select_related(
-        "marketplace", "seller", "seller__emergency_contact"
-    )
-    try:
-        return queryset.get(pk=store_account_id)
-    except StoreAccount.DoesNotExist:
-        raise Http404 from None
 
 
 def back_to_dashboard(store_account: StoreAccount, anchor: str = ""):

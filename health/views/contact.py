@@ -9,21 +9,17 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.models import StoreAccount
 from health.forms import EmergencyContactForm
 from health.services.enrollment import save_emergency_contact
-from health.views.common import (
-    back_to_dashboard,
-    pick_store_account,
-    seller_login_required,
-    seller_store_accounts,
-)
+from health.views.common import back_to_dashboard, seller_view
 
 
-@seller_login_required
-def emergency_contact(request: HttpRequest, store_account_id: int) -> HttpResponse:
+@seller_view("GET", "POST")
+def emergency_contact(
+    request: HttpRequest, store_account: StoreAccount, *, store_accounts: list[StoreAccount]
+) -> HttpResponse:
     """Show, add or change the seller's emergency contact; saving enrolls waiting accounts."""
-    store_accounts = seller_store_accounts(request)
-    store_account = pick_store_account(store_accounts, store_account_id)
     seller = store_account.seller
     marketplaces = list({account.marketplace for account in store_accounts})
     marketplaces.sort(key=lambda marketplace: marketplace.pk != store_account.marketplace_id)
@@ -55,7 +51,7 @@ def emergency_contact(request: HttpRequest, store_account_id: int) -> HttpRespon
     return render(request, "health/emergency_contact.html", context)
 
 
-def _saved_message(enrolled: list) -> str:
+def _saved_message(enrolled: list[StoreAccount]) -> str:
     if not enrolled:
         return _("Your emergency contact phone number is saved.")
     stores = ", ".join(account.marketplace.name for account in enrolled)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
 
 from accounts.models import StoreAccount
 from health.chart import build_trend
@@ -39,7 +38,7 @@ from health.rating import (
     violation_points,
 )
 from health.state import account_facts, evaluation_day, rating_window
-from health.views.common import pick_store_account, seller_login_required, seller_store_accounts
+from health.views.common import seller_view
 from health.views.labels import CRITERION_TEXT, REMOVAL_TEXT
 
 YEAR_DAYS = 365
@@ -61,12 +60,11 @@ RULE_FIGURES = {
 }
 
 
-@seller_login_required
-@require_GET
-def dashboard(request: HttpRequest, store_account_id: int) -> HttpResponse:
+@seller_view("GET")
+def dashboard(
+    request: HttpRequest, store_account: StoreAccount, *, store_accounts: list[StoreAccount]
+) -> HttpResponse:
     """The page a seller opens every morning, for one of its store accounts."""
-    store_accounts = seller_store_accounts(request)
-    store_account = pick_store_account(store_accounts, store_account_id)
     period = request.GET.get("period", "180")
     period = period if period in PERIODS else "180"
     state = _health_of(store_account)

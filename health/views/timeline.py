@@ -11,10 +11,10 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
 
+from accounts.models import StoreAccount
 from health.models import AHACase, CallbackRequest, EmailStatus, EnrollmentEvent, OutboxEmail
-from health.views.common import pick_store_account, seller_login_required, seller_store_accounts
+from health.views.common import seller_view
 
 PER_PAGE = 25
 
@@ -26,12 +26,11 @@ class Entry:
     item: object
 
 
-@seller_login_required
-@require_GET
-def timeline(request: HttpRequest, store_account_id: int) -> HttpResponse:
+@seller_view("GET")
+def timeline(
+    request: HttpRequest, store_account: StoreAccount, *, store_accounts: list[StoreAccount]
+) -> HttpResponse:
     """The timeline of one store account, paginated."""
-    store_accounts = seller_store_accounts(request)
-    store_account = pick_store_account(store_accounts, store_account_id)
     sources = {
         "enrollment": EnrollmentEvent.objects.filter(store_account=store_account).order_by("-at"),
         "case": AHACase.objects.filter(store_account=store_account).order_by("-opened_at"),
@@ -52,8 +51,7 @@ def timeline(request: HttpRequest, store_account_id: int) -> HttpResponse:
     # Each source needs at most the rows up to the end of this page; merge them by time.
     needed = page.end_index()
     streams = [
-        (Entry(getattr(row, stamps[kind]), kind, row) for row in queryset[:needed])
-        for kind, queryset in sources.items()
+        _entries(kind, queryset[:needed], stamps[kind]) for kind, queryset in sources.items()
     ]
     merged = merge(*streams, key=lambda entry: entry.at, reverse=True)
     entries = list(islice(merged, page.start_index() - 1 if total else 0, needed))
@@ -64,3 +62,7 @@ def timeline(request: HttpRequest, store_account_id: int) -> HttpResponse:
         "page": page,
     }
     return render(request, "health/timeline.html", context)
+
+
+def _entries(kind: str, rows, stamp: str) -> list[Entry]:
+    return [Entry(getattr(row, stamp), kind, row) for row in rows]
