@@ -4,11 +4,23 @@ from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import SellingPlan
 from health.eligibility import REQUIRED_DAYS_ON_RECORD
-from health.models import EnrollmentEvent, EnrollmentEventKind, HealthState
+from health.models import (
+    CallbackRequest,
+    CallbackStatus,
+    CaseStatus,
+    Enforcement,
+    EnforcementKind,
+    EnforcementStatus,
+    EnrollmentEvent,
+    EnrollmentEventKind,
+    HealthState,
+)
 from tests.builders import make_seller, make_seller_user, make_store_account
 from tests.health.dashboard_data import add_history, add_violations, open_case, yesterday
 
@@ -195,3 +207,110 @@ def test_anonymous_user_is_sent_to_login(client, store_account):
     response = client.get(dashboard_url(store_account))
     assert response.status_code == 302
     assert reverse("accounts:login") in response["Location"]
+
+
+# --- cases, appeals, timeline, language ------------------------------------------------------
+
+
+def test_acknowledging_a_case_engages_it(seller_client, store_account):
+    case = open_case(store_account)
+    url = reverse("health:acknowledge_case", args=[store_account.pk, case.pk])
+    response = seller_client.post(url, follow=True)
+    case.refresh_from_db()
+    assert case.status == CaseStatus.ENGAGED
+    assert "The case is acknowledged" in response.content.decode()
+    again = seller_client.post(url, follow=True)
+    assert again.status_code == 200
+
+
+def test_plan_of_action_is_saved_and_hostile_text_shown_escaped(seller_client, store_account):
+    case = open_case(store_account)
+    url = reverse("health:plan_of_action", args=[store_account.pk, case.pk])
+    hostile = "<script>alert('x')</script> the supplier sent wrong goods"
+    plan = {"root_cause": hostile, "actions_taken": "a" * 40, "prevention": "p" * 40}
+    response = seller_client.post(url, plan, follow=True)
+    assert "Your plan of action is sent" in response.content.decode()
+    case.refresh_from_db()
+    assert case.root_cause == hostile and case.status == CaseStatus.ENGAGED
+    html = seller_client.get(url).content.decode()
+    assert "<script>alert(" not in html
+    assert "&lt;script&gt;alert(" in html
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("root_cause", "", "This field is required."),
+        ("root_cause", "too short", "at least 20 characters"),
+        ("prevention", "x" * 4001, "at most 4000 characters"),
+    ],
+)
+def test_plan_of_action_limits_give_clear_errors(
+    seller_client, store_account, field, value, message
+):
+    case = open_case(store_account)
+    url = reverse("health:plan_of_action", args=[store_account.pk, case.pk])
+    plan = {"root_cause": "r" * 40, "actions_taken": "a" * 40, "prevention": "p" * 40}
+    response = seller_client.post(url, {**plan, field: value})
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    case.refresh_from_db()
+    assert case.status == CaseStatus.OPEN and not case.plan_submitted_at
+
+
+def test_appeal_of_a_deactivation(seller_client, store_account):
+    enforcement = Enforcement.objects.create(
+        store_account=store_account,
+        kind=EnforcementKind.DEACTIVATION,
+        trigger_day=store_account.opened_on,
+        status=EnforcementStatus.DEACTIVATED,
+    )
+    dashboard = seller_client.get(dashboard_url(store_account)).content.decode()
+    url = reverse("health:appeal", args=[store_account.pk, enforcement.pk])
+    assert url in dashboard
+    plan = {"root_cause": "r" * 40, "actions_taken": "a" * 40, "prevention": "p" * 40}
+    response = seller_client.post(url, plan, follow=True)
+    assert "Your appeal is sent" in response.content.decode()
+    enforcement.refresh_from_db()
+    assert enforcement.status == EnforcementStatus.APPEALED
+    assert seller_client.post(url, plan).status_code == 200  # no second appeal
+    assert "cannot be appealed now" in seller_client.get(url).content.decode()
+
+
+def test_timeline_lists_events_newest_first_and_paginates(seller_client, store_account):
+    EnrollmentEvent.objects.create(
+        store_account=store_account,
+        kind=EnrollmentEventKind.ENROLLED,
+        day=yesterday(store_account),
+        at=timezone.now() - dt.timedelta(days=3),
+    )
+    open_case(store_account)
+    CallbackRequest.objects.bulk_create(
+        CallbackRequest(
+            seller=store_account.seller,
+            phone="+48512345678",
+            topic=f"topic {n}",
+            status=CallbackStatus.CANCELLED,
+            created_at=timezone.now() - dt.timedelta(hours=n + 1),
+        )
+        for n in range(30)
+    )
+    url = reverse("health:timeline", args=[store_account.pk])
+    first = seller_client.get(url).content.decode()
+    assert first.index("AHA case #") < first.index("topic 0") < first.index("topic 1")
+    assert "Page 1 of 2" in first
+    second = seller_client.get(url + "?page=2").content.decode()
+    assert "Enrolled" in second and "topic 29" in second
+
+
+def test_language_choice_is_stored_on_the_user_and_used_at_next_sign_in(client, store_account):
+    user = make_seller_user(seller=store_account.seller)
+    client.force_login(user)
+    client.post(reverse("health:set_language"), {"language": "pl", "next": "/"})
+    user.refresh_from_db()
+    assert user.language == "pl"
+    fresh = Client()  # a new device: no language cookie
+    fresh.force_login(user)
+    response = fresh.get(dashboard_url(store_account))
+    assert response.headers["Content-Language"] == "pl"
+    assert '<html lang="pl">' in response.content.decode()
