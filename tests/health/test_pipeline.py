@@ -258,3 +258,13 @@ def test_a_chunk_that_left_store_accounts_open_is_not_marked_done(monkeypatch) -
         )
 
     assert DayCloseChunk.objects.get(pk=chunk.pk).done_at is None
+
+
+def test_the_benchmark_refuses_anything_but_postgresql() -> None:
+    from django.core.management.base import CommandError
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        pytest.skip("checks the message shown without PostgreSQL")
+    with pytest.raises(CommandError, match="needs PostgreSQL"):
+        call_command("bench_day_close", accounts=10)

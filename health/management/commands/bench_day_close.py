@@ -70,7 +70,7 @@ class Command(BaseCommand):
         self.verbosity = int(options["verbosity"])
         accounts = int(options["accounts"])
         # Sending is not part of the day close: the emails stay in the outbox, unsent.
-        app.conf.update(task_always_eager=False, broker_url="memory://")
+        app.conf.update(task_always_eager=False, broker_url="memory://localhost/")
         figures = Figures(accounts=accounts, workers=int(options["workers"]))
         name = str(options["database"])
         self.main_figures(figures, name, int(options["history_days"]), int(options["orm_sample"]))
