@@ -71,7 +71,7 @@ def test_chart_numbers_are_not_localized_in_polish(seller_client, store_account)
     svg = html.split("<svg", 1)[1].split("</svg>", 1)[0]
     assert 'y="' in svg
     assert not any("," in chunk.split('"')[0] for chunk in svg.split(' y="')[1:])
-    assert "Wskaźnik zdrowia konta (AHR)" in html  # translated in locale/pl
+    assert "Wskaźnik zdrowia konta (AHR)" in html
 
 
 def test_not_eligible_card_lists_criteria_and_progress(seller_client, store_account):
