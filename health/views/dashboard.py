@@ -112,7 +112,7 @@ def _trend(store_account: StoreAccount, state: HealthState, *, days: int):
 
 @dataclass(frozen=True, slots=True)
 class AhaCard:
-    """What the AHA card says: one of enrolled, waiting, not eligible, removed, barred."""
+    """What the AHA card says: enrolled, eligible, waiting, not eligible, removed or barred."""
 
     kind: str
     eligibility: Eligibility
@@ -154,6 +154,9 @@ def aha_card(store_account: StoreAccount, state: HealthState) -> AhaCard:
         return AhaCard(kind="enrolled", since=state.enrolled_since, **common)
     if eligibility.waiting_for_contact:
         return AhaCard(kind="waiting", **common)
+    if eligibility.eligible:
+        # Enrollment itself happens at the close of day, so say when rather than "protected".
+        return AhaCard(kind="eligible", **common)
     if reason is not None:
         return AhaCard(kind="removed", since=store_account.last_loss_day, **common)
     return AhaCard(kind="not_eligible", **common)

@@ -55,7 +55,7 @@ def seller_with_history():
     seller = make_seller(name="Zielony Ogród", phone="+48 512 345 678", language="en")
     store_account = make_store_account(seller=seller, marketplace="PL")
     make_store_account(seller=seller, marketplace="DE")
-    add_history(store_account, days=200, ahr=280, below_every=23)
+    add_history(store_account, days=200, ahr=280, below_every=15)
     add_violations(store_account, 4)
     case = open_case(store_account)
     return store_account, make_seller_user(seller=seller), case
