@@ -6,7 +6,7 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import SellingPlan
 from health.eligibility import REQUIRED_DAYS_ON_RECORD
@@ -27,6 +27,13 @@ from tests.health.dashboard_data import add_history, add_violations, open_case, 
 pytestmark = pytest.mark.django_db
 
 PHONE = "+48 512 345 678"
+
+
+@pytest.fixture(autouse=True)
+def back_to_the_default_language():
+    """Requests here activate Polish in this thread; later tests must not inherit it."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
