@@ -9,6 +9,7 @@ admin.site.index_title = "Specialist workplace"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("healthz/db", views.healthz_db, name="healthz_db"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("accounts.urls")),

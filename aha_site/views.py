@@ -1,4 +1,4 @@
-"""Site-level views: the health check for load balancers and monitors."""
+"""Site-level views: the health checks for load balancers, monitors and the benchmark."""
 
 from django.conf import settings
 from django.db import connection
@@ -40,3 +40,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
         {"status": "ok" if healthy else "degraded", "database": database, "broker": broker},
         status=200 if healthy else 503,
     )
+
+
+@never_cache
+@require_GET
+def healthz_db(request: HttpRequest) -> JsonResponse:
+    """One `SELECT 1` as JSON: the trivial view the dashboard benchmark measures against."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        (answer,) = cursor.fetchone()
+    return JsonResponse({"database": "ok" if answer == 1 else "down"})

@@ -1,0 +1,209 @@
+"""Real server processes for the load test: gunicorn on a free local port, and a Celery worker
+when there is a broker, both on the database the caller names."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+from health.loadtest.http import HOST
+
+PORTS = range(8300, 8400)
+STARTUP_SECONDS = 60
+STOP_SECONDS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class ServerOptions:
+    """How gunicorn runs: sync workers (threads=1) or gthread workers with threads."""
+
+    workers: int = 4
+    threads: int = 1
+    port: int | None = None
+
+
+@dataclass
+class Server:
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def database_url() -> str:
+    """The URL of the database this process is connected to, for the child processes."""
+    params = connection.settings_dict
+    user = params.get("USER") or "postgres"
+    password = f":{params['PASSWORD']}" if params.get("PASSWORD") else ""
+    host = params.get("HOST") or HOST
+    port = params.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{params['NAME']}"
+
+
+def free_port(ports: range = PORTS) -> int:
+    for port in ports:
+        with socket.socket() as probe:
+            try:
+                probe.bind((HOST, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
+
+
+def server_env(*, database_url: str, secret_key: str, redis_url: str | None) -> dict[str, str]:
+    """Production settings over plain HTTP on 127.0.0.1, pooled connections, no real email."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("REDIS_URL", "TEST_DATABASE_NAME", "DJANGO_SETTINGS_MODULE")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="aha_site.settings",
+        DEBUG="0",
+        # Plain HTTP on the loopback: without HTTPS the cookies keep their plain names.
+        SECURE_HTTPS="0",
+        SECRET_KEY=secret_key,
+        ALLOWED_HOSTS=HOST,
+        DATABASE_URL=database_url,
+        DB_POOL="1",
+        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
+        LOG_LEVEL="WARNING",
+    )
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
+def collect_static(env: dict[str, str]) -> None:
+    """DEBUG=0 serves the hashed files of the manifest, so they must be collected first."""
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "--verbosity", "0"],
+        env=env,
+        cwd=settings.BASE_DIR,
+        check=True,
+    )
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], options: ServerOptions = ServerOptions()) -> Iterator[Server]:
+    """gunicorn serving the site until the block ends; waits for /healthz before yielding."""
+    port = options.port or free_port()
+    worker_class = "gthread" if options.threads > 1 else "sync"
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "aha_site.wsgi",
+        f"--bind={HOST}:{port}",
+        f"--workers={options.workers}",
+        f"--worker-class={worker_class}",
+        f"--threads={options.threads}",
+        "--keep-alive=5",
+        "--backlog=2048",
+        "--timeout=60",
+        "--graceful-timeout=5",
+    ]
+    with _process(command, env, "gunicorn") as (process, log_path):
+        server = Server(port=port, process=process, log_path=log_path)
+        wait_until_serving(server)
+        yield server
+
+
+@contextmanager
+def celery_worker(env: dict[str, str], *, concurrency: int = 1) -> Iterator[Server]:
+    """One Celery worker on the same database and broker as the server."""
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "aha_site",
+        "worker",
+        "--loglevel=INFO",
+        f"--concurrency={concurrency}",
+        "--without-gossip",
+        "--without-mingle",
+        f"--hostname=loadtest{os.getpid()}@%h",
+    ]
+    with _process(command, env, "celery") as (process, log_path):
+        worker = Server(port=0, process=process, log_path=log_path)
+        _wait_for_log(worker, " ready.")
+        yield worker
+
+
+@contextmanager
+def _process(
+    command: list[str], env: dict[str, str], name: str
+) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    with tempfile.NamedTemporaryFile(prefix=f"aha-{name}-", suffix=".log", delete=False) as log:
+        log_path = Path(log.name)
+        # The command is built here from fixed arguments and this interpreter's path.
+        process = subprocess.Popen(  # noqa: S603
+            command,
+            env=env,
+            cwd=settings.BASE_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process, log_path
+    finally:
+        stop(process)
+        log_path.unlink(missing_ok=True)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """TERM the process group (the master and its workers), KILL it if it lingers."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=STOP_SECONDS)
+
+
+def wait_until_serving(server: Server, *, seconds: float = STARTUP_SECONDS) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError("gunicorn exited at start:\n" + server.log_tail())
+        try:
+            with urllib.request.urlopen(f"{server.base_url}/healthz", timeout=2) as answer:  # noqa: S310
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not answer /healthz:\n" + server.log_tail())
+
+
+def _wait_for_log(server: Server, text: str, *, seconds: float = STARTUP_SECONDS) -> None:
+    deadline = time.monotonic() + seconds
+    while text not in server.log_path.read_text(errors="replace"):
+        if server.process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the worker did not start:\n" + server.log_tail())
+        time.sleep(0.1)
