@@ -30,6 +30,33 @@ GOODS = ["Home", "Outdoor", "Toys", "Books", "Tea", "Gadgets", "Beauty", "Garden
 
 
 @dataclass(frozen=True)
+class Showcase:
+    """A demo seller whose store accounts are chosen, not drawn, so that every state exists."""
+
+    role: str
+    stores: tuple[tuple[str, int], ...]  # (marketplace code, opened this many days ago)
+    plan: str = SellingPlan.PROFESSIONAL
+    has_contact: bool = True
+
+
+# The first sellers act out the states of rules §3-§4; health/demo/history.py gives them the
+# orders and violations (and the specialist decisions) that lead there.
+SHOWCASES = {
+    0: Showcase("dashboard", (("US", 400), ("DE", 150), ("UK", 230), ("PL", 5))),
+    1: Showcase("r1", (("US", 400),)),
+    2: Showcase("r2", (("UK", 400),)),
+    3: Showcase("r3", (("DE", 400),)),
+    4: Showcase("r4", (("FR", 400),)),
+    5: Showcase("r5", (("CA", 400),)),
+    6: Showcase("r6", (("JP", 400),)),
+    7: Showcase("r7", (("IN", 400),)),
+    8: Showcase("waiting", (("PL", 400),), has_contact=False),
+    9: Showcase("new", (("US", 5),)),
+    10: Showcase("individual", (("DE", 400),), plan=SellingPlan.INDIVIDUAL),
+}
+
+
+@dataclass(frozen=True)
 class DemoLogin:
     role: str
     username: str
@@ -47,33 +74,50 @@ def seed_sellers(*, today: dt.date, rng: random.Random, verbosity: int = 1) -> l
         Seller.objects.filter(email__endswith="@demo.example").values_list("email", flat=True)
     )
     progress = Progress("Sellers", SELLER_COUNT) if verbosity else None
-    for index in range(SELLER_COUNT):
-        home = rng.choice(DEMO_MARKETPLACES)
-        others = rng.sample(DEMO_MARKETPLACES, k=rng.choice([0, 0, 1, 2]))
-        plan = SellingPlan.INDIVIDUAL if rng.random() < 0.15 else SellingPlan.PROFESSIONAL
-        has_contact = rng.random() < 0.8
-        opened_days_ago = rng.choice([5, 60, 150, 200, 230, 260, 400])
-        name = seller_name(rng, index)
-        email = f"seller{index:03d}@demo.example"
-        if email not in existing:
-            with transaction.atomic():
-                seller = account_services.create_seller(
-                    name=name, email=email, language="pl" if home == "PL" else "en"
-                )
-                for code in dict.fromkeys([home, *others]):
-                    account_services.open_store_account(
-                        seller=seller,
-                        marketplace=marketplaces[code],
-                        plan=plan,
-                        opened_on=today - dt.timedelta(days=opened_days_ago),
-                    )
-                if has_contact:
-                    account_services.set_emergency_contact(
-                        seller=seller, phone=PHONES[home].format(index), by=None
-                    )
-        if progress:
-            progress.advance()
+    with transaction.atomic():
+        for index in range(SELLER_COUNT):
+            _seed_seller(index, today=today, rng=rng, existing=existing, markets=marketplaces)
+            if progress:
+                progress.advance()
     return list(StoreAccount.objects.filter(seller__email__endswith="@demo.example"))
+
+
+def _seed_seller(
+    index: int,
+    *,
+    today: dt.date,
+    rng: random.Random,
+    existing: set[str],
+    markets: dict[str, Marketplace],
+) -> None:
+    """One demo seller; the draws happen even when it exists, so the others stay the same."""
+    home = rng.choice(DEMO_MARKETPLACES)
+    others = rng.sample(DEMO_MARKETPLACES, k=rng.choice([0, 0, 1, 2]))
+    plan = SellingPlan.INDIVIDUAL if rng.random() < 0.15 else SellingPlan.PROFESSIONAL
+    has_contact = rng.random() < 0.8
+    opened_days_ago = rng.choice([5, 60, 150, 200, 230, 260, 400])
+    name = seller_name(rng, index)
+    email = f"seller{index:03d}@demo.example"
+    stores = tuple((code, opened_days_ago) for code in dict.fromkeys([home, *others]))
+    if showcase := SHOWCASES.get(index):
+        stores, plan, has_contact = showcase.stores, showcase.plan, showcase.has_contact
+        home = stores[0][0]
+    if email in existing:
+        return
+    seller = account_services.create_seller(
+        name=name, email=email, language="pl" if home == "PL" else "en"
+    )
+    for code, days_ago in stores:
+        account_services.open_store_account(
+            seller=seller,
+            marketplace=markets[code],
+            plan=plan,
+            opened_on=today - dt.timedelta(days=days_ago),
+        )
+    if has_contact:
+        account_services.set_emergency_contact(
+            seller=seller, phone=PHONES[home].format(index), by=None
+        )
 
 
 def seed_logins() -> list[DemoLogin]:

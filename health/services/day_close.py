@@ -14,7 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import CharField, Q, QuerySet, Sum
+from django.db.models.functions import Cast
 
 from accounts.models import EmergencyContact, Marketplace, Seller, StoreAccount, StoreStatus
 from health.eligibility import (
@@ -50,7 +51,7 @@ from health.services.enrollment import (
     mark_enrolled,
 )
 from health.services.outbox import EmailDraft, queue_emails
-from health.state import account_facts, mask_to_bytes, rating_window
+from health.state import account_facts, mask_to_bytes, phone_is_valid, rating_window
 
 # The HealthState columns a close of day rewrites (never `barred`: only specialists change it).
 STATE_FIELDS = (
@@ -112,10 +113,13 @@ def close_day_chunk(
     """Close `day` for the marketplace's store accounts with ids in [first_id, last_id]."""
     marketplace = Marketplace.objects.get(code=marketplace_code)
     with transaction.atomic():
-        states = _lock_open_states(marketplace, day, first_id, last_id)
+        chunk = StoreAccount.objects.filter(
+            marketplace=marketplace, id__range=(first_id, last_id), opened_on__lte=day
+        )
+        states = _lock_open_states(marketplace, chunk, day)
         if not states:
             return _counts(0, ChunkResult(), emails=0)
-        inputs = _load_inputs(marketplace, day, states)
+        inputs = _load_inputs(marketplace, day, chunk, states)
         result = ChunkResult()
         for state in states:
             _close_one(state, day, inputs, result)
@@ -141,12 +145,9 @@ def _counts(closed: int, result: ChunkResult, *, emails: int) -> dict[str, int]:
 
 
 def _lock_open_states(
-    marketplace: Marketplace, day: dt.date, first_id: int, last_id: int
+    marketplace: Marketplace, accounts: QuerySet[StoreAccount], day: dt.date
 ) -> list[HealthState]:
     """The states still to close for `day`, locked; rows another run holds are left to it."""
-    accounts = StoreAccount.objects.filter(
-        marketplace=marketplace, id__range=(first_id, last_id), opened_on__lte=day
-    )
     missing = list(accounts.filter(health__isnull=True).values_list("id", flat=True))
     if missing:
         HealthState.objects.bulk_create(
@@ -165,25 +166,32 @@ def _lock_open_states(
     return states
 
 
-def _load_inputs(marketplace: Marketplace, day: dt.date, states: list[HealthState]) -> ChunkInputs:
-    ids = [state.store_account_id for state in states]
+def _load_inputs(
+    marketplace: Marketplace,
+    day: dt.date,
+    chunk: QuerySet[StoreAccount],
+    states: list[HealthState],
+) -> ChunkInputs:
+    """The chunk's orders, violations and contacts. Filters select by the chunk (a subquery),
+    not by lists of ids, which cost more to build than to run on big chunks."""
     leaving_day = day - dt.timedelta(days=WINDOW_DAYS)
     entering: dict[int, int] = {}
     leaving: dict[int, int] = {}
     for pk, on, orders in DailyOrders.objects.filter(
-        store_account_id__in=ids, day__in=[day, leaving_day]
+        store_account__in=chunk, day__in=[day, leaving_day]
     ).values_list("store_account_id", "day", "orders"):
         (entering if on == day else leaving)[pk] = orders
-    seller_ids = {state.store_account.seller_id for state in states}
     return ChunkInputs(
         orders_entering=entering,
         orders_leaving=leaving,
         window_orders=_window_orders_after_gap(day, states),
-        violations=_violations(marketplace, day, states),
+        violations=_violations(marketplace, day, chunk, states),
         valid_contact={
-            contact.seller_id
-            for contact in EmergencyContact.objects.filter(seller_id__in=seller_ids)
-            if contact.is_valid
+            seller_id
+            for seller_id, phone in EmergencyContact.objects.filter(
+                seller__in=chunk.values("seller_id")
+            ).values_list("seller_id", Cast("phone", CharField()))
+            if phone_is_valid(phone)
         },
     )
 
@@ -210,7 +218,10 @@ def _local_midnight(marketplace: Marketplace, day: dt.date) -> dt.datetime:
 
 
 def _violations(
-    marketplace: Marketplace, day: dt.date, states: list[HealthState]
+    marketplace: Marketplace,
+    day: dt.date,
+    chunk: QuerySet[StoreAccount],
+    states: list[HealthState],
 ) -> dict[int, list[ViolationFacts]]:
     """Violations that can be active on `day` for each account: its own store-scope ones and
     its seller's account-wide ones (a seller has one store account per marketplace)."""
@@ -219,8 +230,11 @@ def _violations(
     oldest = _local_midnight(marketplace, day - dt.timedelta(days=WINDOW_DAYS - 1))
     rows = (
         Violation.objects.filter(
-            Q(store_account_id__in=list(by_seller.values()))
-            | Q(scope=ViolationScope.ACCOUNT_WIDE, store_account__seller_id__in=list(by_seller))
+            Q(store_account__in=chunk)
+            | Q(
+                scope=ViolationScope.ACCOUNT_WIDE,
+                store_account__seller__in=chunk.values("seller_id"),
+            )
         )
         .filter(detected_at__gte=oldest, detected_at__lt=day_ends)
         .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=day_ends))
@@ -237,7 +251,9 @@ def _violations(
     )
     found: dict[int, list[ViolationFacts]] = defaultdict(list)
     for pk, seller_id, scope, category, severity, detected, resolved, repeat in rows:
-        affected = by_seller[seller_id] if scope == ViolationScope.ACCOUNT_WIDE else pk
+        affected = by_seller.get(seller_id) if scope == ViolationScope.ACCOUNT_WIDE else pk
+        if affected is None:
+            continue  # a seller whose store account here another run is closing
         found[affected].append(
             ViolationFacts(
                 category=category,
@@ -418,13 +434,16 @@ def _is_postgres() -> bool:
 
 def _write_ratings(day: dt.date, ratings: list[tuple[int, int]]) -> None:
     """Append the day's AHRs; a rating already recorded is never rewritten."""
-    if not _is_postgres():
-        DailyRating.objects.bulk_create(
-            [DailyRating(store_account_id=pk, day=day, ahr=ahr) for pk, ahr in ratings],
-            ignore_conflicts=True,
-        )
-        return
     table = connection.ops.quote_name(DailyRating._meta.db_table)
+    if not _is_postgres():
+        on = connection.ops.adapt_datefield_value(day)
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT OR IGNORE INTO {table} (store_account_id, day, ahr) "  # noqa: S608
+                "VALUES (%s, %s, %s)",
+                [(pk, on, ahr) for pk, ahr in ratings],
+            )
+        return
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (store_account_id, day, ahr) "  # noqa: S608 - names, not data
@@ -439,13 +458,10 @@ def _write_states(states: list[HealthState]) -> None:
     table = connection.ops.quote_name(HealthState._meta.db_table)
     if not _is_postgres():
         # bulk_update's CASE WHEN costs more to build than to run; a prepared UPDATE does not.
-        fields = [HealthState._meta.get_field(name) for name in STATE_FIELDS]
-        assignments = ", ".join(f"{field.column} = %s" for field in fields)
-        rows = [
-            [field.get_db_prep_save(getattr(s, field.attname), connection) for field in fields]
-            + [s.store_account_id]
-            for s in states
-        ]
+        assignments = ", ".join(f"{name} = %s" for name in STATE_FIELDS)
+        rows = [[_sqlite_value(getattr(s, name)) for name in STATE_FIELDS] for s in states]
+        for row, state in zip(rows, states, strict=True):
+            row.append(state.store_account_id)
         with connection.cursor() as cursor:
             cursor.executemany(
                 f"UPDATE {table} SET {assignments} WHERE store_account_id = %s",  # noqa: S608
@@ -464,6 +480,13 @@ def _write_states(states: list[HealthState]) -> None:
             "WHERE s.store_account_id = v.store_account_id",
             values,
         )
+
+
+def _sqlite_value(value: object) -> object:
+    if isinstance(value, dt.date):
+        return connection.ops.adapt_datefield_value(value)
+    # Choices are str subclasses; the driver wants plain values.
+    return str(value) if isinstance(value, str) else value
 
 
 def _column_value(state: HealthState, name: str) -> object:

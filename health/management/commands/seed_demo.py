@@ -1,11 +1,13 @@
 """`manage.py seed_demo`: deterministic demo data, safe to run again."""
 
+import datetime as dt
 import random
+import time
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from health.demo import seed
+from health.demo import history, seed
 
 
 class Command(BaseCommand):
@@ -18,8 +20,17 @@ class Command(BaseCommand):
         rng = random.Random(options["seed"])
         today = timezone.now().date()
         verbosity = int(options["verbosity"])
+        started = time.monotonic()
         seed.seed_sellers(today=today, rng=rng, verbosity=verbosity)
+        done = history.seed_history(
+            last_day=today - dt.timedelta(days=1), seed=options["seed"], verbosity=verbosity
+        )
         logins = seed.seed_logins()
+        self.stdout.write(
+            f"History: {done['orders']} daily orders, {done['violations']} violations, "
+            f"{done['days']} days closed, {done['decisions']} specialist decisions "
+            f"({time.monotonic() - started:.1f}s)."
+        )
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in at http://127.0.0.1:8000/"))
         for login in logins:
             self.stdout.write(

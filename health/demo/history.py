@@ -1,0 +1,314 @@
+"""Deterministic demo history: daily orders and violations for the demo store accounts, every day
+closed in order through the real day close, then the specialist decisions (R4-R7).
+
+Together with the showcase sellers of health/demo/seed.py this puts every state of rules §3-§4
+in the demo: enrolled, waiting for a contact, not eligible for each of E1-E6, removed for each
+of R1-R7, barred, brand new. Running it again adds nothing; run on a later day, it closes the
+days in between.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import Max
+
+from accounts.models import EmergencyContact, SellingPlan, StoreAccount
+from accounts.services import change_selling_plan
+from health.demo.progress import Progress
+from health.demo.seed import SHOWCASES
+from health.eligibility import MAX_CONSECUTIVE_DAYS_BELOW, RemovalReason
+from health.models import (
+    DailyOrders,
+    HealthState,
+    Severity,
+    Violation,
+    ViolationCategory,
+    ViolationScope,
+)
+from health.rating import WINDOW_DAYS, is_repeat
+from health.services.day_close import close_day_chunk
+from health.services.enrollment import remove_from_aha
+
+# How many days back the demo closes: enough for an account to enroll (180 days on record) and
+# then live through 50 days of enrollment, removals and re-enrollments.
+HISTORY_DAYS = 230
+# Showcase scenarios happen this many days before the last closed day.
+SLUMP_STARTS = 30
+PLAN_CHANGE_AT = 10
+CONTACT_LOST_AT = 8
+SEVERITY_WEIGHTS = {Severity.LOW: 50, Severity.MEDIUM: 35, Severity.HIGH: 15}
+BATCH = 5000
+DAYS_PER_COMMIT = 30
+LAUNCH_DAYS = 10
+
+# Specialist decisions applied once the history is closed: (showcase role, reason, note).
+SPECIALIST_DECISIONS = (
+    ("r4", RemovalReason.R4, "Demo: AHA case not engaged within the deadline."),
+    ("r5", RemovalReason.R5, "Demo: AHA case closed unresolved by a specialist."),
+    ("r6", RemovalReason.R6, "Demo: missing the local product safety registration."),
+    ("r7", RemovalReason.R7, "Demo: listings made with a stolen brand identity."),
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How a demo store account sells: mean daily orders and daily chance of a violation."""
+
+    daily_orders: int
+    violation_chance: float
+    launch_orders: int = 0  # extra daily orders in the first LAUNCH_DAYS after opening
+
+
+def role_of(account: StoreAccount) -> str:
+    """The showcase role of a demo store account, or "" for the random crowd."""
+    index = int(account.seller.email.removeprefix("seller").split("@")[0])
+    showcase = SHOWCASES.get(index)
+    return showcase.role if showcase else ""
+
+
+def profile_for(account: StoreAccount, rng: random.Random) -> Profile:
+    role = role_of(account)
+    if role == "r1":
+        # Just above the line (about 256), so that its slump violations take it below 250.
+        return Profile(daily_orders=15, violation_chance=0)
+    if role == "dashboard" and account.marketplace_id == "DE":
+        # A strong launch keeps its days below 250 within the allowance: only time (E3) is
+        # missing, which the dashboard shows as progress.
+        return Profile(daily_orders=20, violation_chance=0, launch_orders=320)
+    if role:
+        return Profile(daily_orders=35, violation_chance=0)
+    kind = rng.random()
+    if kind < 0.15:
+        return Profile(daily_orders=rng.randint(3, 12), violation_chance=0.01)
+    if kind < 0.25:
+        return Profile(daily_orders=rng.randint(15, 40), violation_chance=0.04)
+    return Profile(daily_orders=rng.randint(18, 45), violation_chance=0.008)
+
+
+def seed_history(*, last_day: dt.date, seed: int, verbosity: int = 1) -> dict[str, int]:
+    """Generate the demo's orders and violations, close every day, apply R4-R7; idempotent."""
+    accounts = list(
+        StoreAccount.objects.filter(seller__email__endswith="@demo.example")
+        .select_related("seller")
+        .order_by("id")
+    )
+    orders, violations = generate_inputs(accounts, last_day=last_day, seed=seed)
+    closed = close_history(accounts, last_day=last_day, verbosity=verbosity)
+    decisions = apply_specialist_decisions(accounts)
+    return {"orders": orders, "violations": violations, "days": closed, "decisions": decisions}
+
+
+# ---------------------------------------------------------------------------------------------
+# Orders and violations
+# ---------------------------------------------------------------------------------------------
+
+
+def generate_inputs(
+    accounts: list[StoreAccount], *, last_day: dt.date, seed: int
+) -> tuple[int, int]:
+    """Daily orders up to `last_day` for days not generated yet; violations on the first run."""
+    generated_until = dict(
+        DailyOrders.objects.filter(store_account__in=accounts)
+        .values("store_account_id")
+        .annotate(last=Max("day"))
+        .values_list("store_account_id", "last")
+    )
+    first_possible = last_day - dt.timedelta(days=HISTORY_DAYS + WINDOW_DAYS - 1)
+    order_rows: list[tuple[int, dt.date, int]] = []
+    violation_rows: list[Violation] = []
+    for account in accounts:
+        rng = random.Random(f"{seed}:{account.seller.email}:{account.marketplace_id}")
+        profile = profile_for(account, rng)
+        done = generated_until.get(account.pk)
+        start = done + dt.timedelta(days=1) if done else max(account.opened_on, first_possible)
+        day_rng = random.Random(f"{seed}:{account.pk}:{start}")
+        order_rows += [
+            (account.pk, on, count)
+            for on, count in _daily_orders(profile, start, last_day, day_rng)
+        ]
+        if done is None:
+            violation_rows += _violations(account, profile, last_day, rng)
+    with transaction.atomic():
+        _insert_orders(order_rows)
+        Violation.objects.bulk_create(violation_rows, batch_size=BATCH)
+    return len(order_rows), len(violation_rows)
+
+
+def _insert_orders(rows: list[tuple[int, dt.date, int]]) -> None:
+    """Insert daily orders, skipping days already there (a model instance per row is slow)."""
+    table = connection.ops.quote_name(DailyOrders._meta.db_table)
+    postgres = connection.vendor == "postgresql"
+    insert = "INSERT INTO" if postgres else "INSERT OR IGNORE INTO"
+    suffix = " ON CONFLICT DO NOTHING" if postgres else ""
+    adapt = connection.ops.adapt_datefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"{insert} {table} (store_account_id, day, orders) VALUES (%s, %s, %s){suffix}",
+            [(pk, adapt(on), orders) for pk, on, orders in rows],
+        )
+
+
+def _days(first: dt.date, last: dt.date) -> Iterator[dt.date]:
+    for offset in range((last - first).days + 1):
+        yield first + dt.timedelta(days=offset)
+
+
+def _daily_orders(
+    profile: Profile, first: dt.date, last: dt.date, rng: random.Random
+) -> Iterator[tuple[dt.date, int]]:
+    spread = max(profile.daily_orders // 4, 1)
+    launch_ends = first + dt.timedelta(days=LAUNCH_DAYS)
+    for on in _days(first, last):
+        # Weekends sell a little more; some days sell nothing (no row).
+        weekend = 1.2 if on.weekday() >= 5 else 1.0
+        count = round(rng.gauss(profile.daily_orders * weekend, spread))
+        count += profile.launch_orders if on < launch_ends else 0
+        if count > 0:
+            yield on, count
+
+
+def _violations(
+    account: StoreAccount, profile: Profile, last_day: dt.date, rng: random.Random
+) -> list[Violation]:
+    found = [*_scripted_violations(account, last_day)]
+    earlier: list[tuple[str, dt.date]] = []
+    for on in _days(max(account.opened_on, last_day - dt.timedelta(days=HISTORY_DAYS)), last_day):
+        if rng.random() >= profile.violation_chance:
+            continue
+        category = rng.choice(ViolationCategory.values)
+        lasting = rng.randint(2, 40)
+        resolved = on + dt.timedelta(days=lasting)
+        found.append(
+            _violation(
+                account,
+                on,
+                resolved if resolved <= last_day else None,
+                severity=rng.choices(list(SEVERITY_WEIGHTS), list(SEVERITY_WEIGHTS.values()))[0],
+                category=category,
+                repeat=is_repeat(category, on, earlier),
+                scope=ViolationScope.ACCOUNT_WIDE if rng.random() < 0.1 else ViolationScope.STORE,
+                hour=rng.randint(0, 23),
+            )
+        )
+        earlier.append((category, on))
+    return found
+
+
+def _scripted_violations(account: StoreAccount, last_day: dt.date) -> Iterator[Violation]:
+    role = role_of(account)
+    if role == "r1":
+        # Violations (12 points) open long enough for the 11th consecutive day below 250.
+        slump = last_day - dt.timedelta(days=SLUMP_STARTS)
+        resolved = slump + dt.timedelta(days=MAX_CONSECUTIVE_DAYS_BELOW + 4)
+        yield _violation(account, slump, resolved, severity=Severity.HIGH)
+        yield _violation(account, slump, resolved, category=ViolationCategory.OTHER)
+    if role == "dashboard" and account.marketplace_id == "US":
+        yield _violation(
+            account, last_day - dt.timedelta(days=70), last_day - dt.timedelta(days=55)
+        )
+        yield _violation(
+            account,
+            last_day - dt.timedelta(days=6),
+            None,
+            severity=Severity.LOW,
+            category=ViolationCategory.REVIEWS,
+        )
+        yield _violation(account, last_day - dt.timedelta(days=2), None)
+
+
+def _violation(
+    account: StoreAccount,
+    on: dt.date,
+    resolved_on: dt.date | None,
+    *,
+    severity: str = Severity.MEDIUM,
+    category: str = ViolationCategory.LISTING,
+    repeat: bool = False,
+    scope: str = ViolationScope.STORE,
+    hour: int = 10,
+) -> Violation:
+    zone = account.marketplace.zone
+    return Violation(
+        store_account=account,
+        category=category,
+        severity=severity,
+        scope=scope,
+        repeat=repeat,
+        description="Demo finding.",
+        detected_at=dt.datetime.combine(on, dt.time(hour), tzinfo=zone),
+        resolved_at=dt.datetime.combine(resolved_on, dt.time(hour), tzinfo=zone)
+        if resolved_on
+        else None,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Closing the days
+# ---------------------------------------------------------------------------------------------
+
+
+def close_history(accounts: list[StoreAccount], *, last_day: dt.date, verbosity: int) -> int:
+    """Close every day not closed yet, oldest first, through the real day close."""
+    first = _first_day_to_close(accounts, last_day)
+    if first is None:
+        return 0
+    markets: dict[str, tuple[int, int]] = {}
+    for account in accounts:
+        low, high = markets.get(account.marketplace_id, (account.pk, account.pk))
+        markets[account.marketplace_id] = (min(low, account.pk), max(high, account.pk))
+    days = list(_days(first, last_day))
+    actors = [(role_of(a), a) for a in accounts if role_of(a) in ("r2", "r3")]
+    progress = Progress("Closing days", len(days) * len(markets)) if verbosity else None
+    for block in range(0, len(days), DAYS_PER_COMMIT):
+        # A commit per block, not per chunk: on SQLite every commit waits for the disk.
+        with transaction.atomic():
+            for on in days[block : block + DAYS_PER_COMMIT]:
+                _act_out_scenarios(actors, on, last_day)
+                for code, (low, high) in sorted(markets.items()):
+                    close_day_chunk(marketplace_code=code, day=on, first_id=low, last_id=high)
+                    if progress:
+                        progress.advance()
+    return len(days)
+
+
+def _first_day_to_close(accounts: list[StoreAccount], last_day: dt.date) -> dt.date | None:
+    closed = dict(
+        HealthState.objects.filter(store_account__in=accounts).values_list(
+            "store_account_id", "last_closed_day"
+        )
+    )
+    earliest = last_day - dt.timedelta(days=HISTORY_DAYS - 1)
+    firsts = [
+        closed[a.pk] + dt.timedelta(days=1) if closed.get(a.pk) else max(a.opened_on, earliest)
+        for a in accounts
+    ]
+    first = min(firsts, default=None)
+    return first if first is not None and first <= last_day else None
+
+
+def _act_out_scenarios(
+    actors: list[tuple[str, StoreAccount]], on: dt.date, last_day: dt.date
+) -> None:
+    """Changes a seller makes during a day, before it closes (R2 and R3 in the demo)."""
+    for role, account in actors:
+        if role == "r2" and on == last_day - dt.timedelta(days=PLAN_CHANGE_AT):
+            change_selling_plan(store_account=account, plan=SellingPlan.INDIVIDUAL)
+        if role == "r3" and on == last_day - dt.timedelta(days=CONTACT_LOST_AT):
+            EmergencyContact.objects.filter(seller=account.seller).delete()
+
+
+def apply_specialist_decisions(accounts: list[StoreAccount]) -> int:
+    """R4-R7 for the showcase accounts; each is recorded once (a rerun finds them done)."""
+    by_role = {role_of(account): account for account in accounts}
+    applied = 0
+    for role, reason, note in SPECIALIST_DECISIONS:
+        if role in by_role and remove_from_aha(
+            store_account=by_role[role], reason=reason, note=note
+        ):
+            applied += 1
+    return applied

@@ -1,0 +1,122 @@
+"""`manage.py seed_demo`: every state of rules §3-§4 is in the demo, and a rerun adds nothing."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import StoreAccount, StoreStatus
+from health.demo import seed
+from health.models import (
+    AHACase,
+    DailyOrders,
+    DailyRating,
+    EligibilityStatus,
+    EnrollmentEvent,
+    HealthState,
+    OutboxEmail,
+    Violation,
+)
+
+pytestmark = pytest.mark.django_db
+
+# The showcase sellers and a few of the random crowd keep the test quick.
+SELLERS_IN_TEST = 24
+
+
+@pytest.fixture
+def demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(seed, "SELLER_COUNT", SELLERS_IN_TEST)
+    call_command("seed_demo", stdout=io.StringIO(), verbosity=0)
+
+
+def state(index: int, marketplace: str) -> HealthState:
+    return HealthState.objects.select_related("store_account").get(
+        store_account__seller__email=f"seller{index:03d}@demo.example",
+        store_account__marketplace_id=marketplace,
+    )
+
+
+def reasons(index: int, marketplace: str) -> set[str]:
+    return set(
+        EnrollmentEvent.objects.filter(
+            store_account=state(index, marketplace).store_account, kind="removed"
+        ).values_list("reason", flat=True)
+    )
+
+
+def failing(index: int, marketplace: str) -> set[str]:
+    return set(state(index, marketplace).failing.split(","))
+
+
+def row_counts() -> list[int]:
+    models = [
+        StoreAccount,
+        DailyOrders,
+        Violation,
+        DailyRating,
+        HealthState,
+        EnrollmentEvent,
+        OutboxEmail,
+        AHACase,
+    ]
+    return [model.objects.count() for model in models]
+
+
+def assert_the_demo_seller_has_an_enrolled_store_one_in_progress_and_open_violations() -> None:
+    enrolled = state(0, "US")
+    assert enrolled.status == EligibilityStatus.ENROLLED
+    assert DailyRating.objects.filter(store_account=enrolled.store_account).count() >= 200
+    assert Violation.objects.filter(store_account=enrolled.store_account).open().count() == 2
+    in_progress = state(0, "DE")
+    assert failing(0, "DE") == {"E3"}
+    assert in_progress.first_qualifying_day > in_progress.last_closed_day
+    assert "E4" in failing(0, "UK")
+    assert state(0, "PL").days_on_record < 10  # brand new
+
+
+def assert_every_removal_reason_and_bar_is_in_the_demo() -> None:
+    for index, marketplace, reason in [
+        (1, "US", "R1"),
+        (2, "UK", "R2"),
+        (3, "DE", "R3"),
+        (4, "FR", "R4"),
+        (5, "CA", "R5"),
+        (6, "JP", "R6"),
+        (7, "IN", "R7"),
+    ]:
+        assert reason in reasons(index, marketplace), (index, reason)
+    assert state(6, "JP").barred
+    assert state(7, "IN").barred
+    assert state(7, "IN").store_account.status == StoreStatus.DEACTIVATED
+
+
+def assert_every_eligibility_state_is_in_the_demo() -> None:
+    assert state(8, "PL").status == EligibilityStatus.WAITING_FOR_CONTACT
+    assert state(3, "DE").status == EligibilityStatus.WAITING_FOR_CONTACT
+    assert "E1" in failing(10, "DE")
+    assert "E2" in failing(8, "PL")
+    assert "E3" in failing(9, "US")
+    assert "E4" in failing(0, "UK")
+    assert "E5" in failing(4, "FR")
+    assert "E6" in failing(6, "JP")
+    statuses = set(HealthState.objects.values_list("status", flat=True))
+    assert {"enrolled", "waiting", "not_eligible"} <= statuses
+
+
+# Seeding costs seconds (230 days closed in 8 marketplaces), so one seeded demo is checked for
+# every state at once.
+def test_every_state_is_in_the_demo(demo: None) -> None:
+    assert_the_demo_seller_has_an_enrolled_store_one_in_progress_and_open_violations()
+    assert_every_removal_reason_and_bar_is_in_the_demo()
+    assert_every_eligibility_state_is_in_the_demo()
+
+
+def test_seeding_again_adds_nothing(demo: None) -> None:
+    before = row_counts()
+
+    call_command("seed_demo", stdout=io.StringIO(), verbosity=0)
+
+    assert row_counts() == before
