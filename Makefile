@@ -10,16 +10,20 @@ STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-12)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 N ?= 10000
+SELLERS ?= 200
+DURATION ?= 60
 # Where `make test` looks for services when DATABASE_URL / REDIS_URL are not set.
 LOCAL_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 LOCAL_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help run test lint format bench loadtest clean
+.PHONY: help run test lint format bench loadtest bench-dashboard clean
 
 help:
 	@echo "make run    - install, migrate, load demo data and serve http://$(HOST):$(PORT)"
 	@echo "make test   - install, lint and run the whole test suite"
 	@echo "make bench  - benchmark closing a day for N store accounts (N=$(N))"
+	@echo "make loadtest - SELLERS simulated sellers for DURATION s against gunicorn (PostgreSQL)"
+	@echo "make bench-dashboard - the dashboard vs a one-query view under gunicorn (PostgreSQL)"
 	@echo "make format - apply ruff formatting and safe fixes"
 
 $(VENV)/bin/python:
@@ -67,6 +71,12 @@ test: lint
 
 bench: $(STAMP)
 	$(PY) manage.py bench_day_close --accounts $(N)
+
+loadtest: $(STAMP)
+	$(PY) manage.py loadtest --sellers $(SELLERS) --duration $(DURATION)
+
+bench-dashboard: $(STAMP)
+	$(PY) manage.py bench_dashboard --clients 8 --seconds 10
 
 clean:
 	rm -rf $(VENV) staticfiles
