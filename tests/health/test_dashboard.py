@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -321,3 +323,17 @@ def test_language_choice_is_stored_on_the_user_and_used_at_next_sign_in(client, 
     response = fresh.get(dashboard_url(store_account))
     assert response.headers["Content-Language"] == "pl"
     assert '<html lang="pl">' in response.content.decode()
+
+
+def test_dashboard_query_count_is_the_same_for_short_and_long_histories(client):
+    counts = []
+    for days, violations in [(1, 0), (400, 50)]:
+        store_account = make_store_account(seller=make_seller(phone=PHONE))
+        add_history(store_account, days=days, below_every=3)
+        add_violations(store_account, violations)
+        open_case(store_account)
+        client.force_login(make_seller_user(seller=store_account.seller))
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(dashboard_url(store_account, period="year")).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1] <= 8
