@@ -1,7 +1,8 @@
 """AHA eligibility, enrollment and removal for one store account: pure rules and their numbers.
 
 Nothing here touches Django or the database: callers pass a RatingWindow, plain facts and the day,
-and get a decision with its reasons back. See docs/rules.md §3 and §4.
+and get a decision with its reasons back. The rules are those of the product specification,
+§3 and §4.
 """
 
 from dataclasses import dataclass
@@ -218,13 +219,15 @@ def evaluate_eligibility(window: RatingWindow, facts: AccountFacts, day: date) -
         (Criterion.E6, not facts.barred),
     )
     failing = tuple(criterion for criterion, holds in checks if not holds)
+    waiting_for_contact = failing == (Criterion.E2,)
+    qualifies_today = waiting_for_contact or not failing
     return Eligibility(
         eligible=not failing,
-        waiting_for_contact=failing == (Criterion.E2,),
+        waiting_for_contact=waiting_for_contact,
         failing=failing,
         days_on_record=view.days_on_record,
         days_below=view.days_below,
-        first_qualifying_day=_first_qualifying_day(view, facts, day),
+        first_qualifying_day=day if qualifies_today else _first_qualifying_day(view, facts, day),
     )
 
 
@@ -245,14 +248,15 @@ def _first_qualifying_day(view: RatingWindow, facts: AccountFacts, day: date) ->
 
 def _days_until_few_enough_below(mask: int) -> int:
     """Days until enough of the oldest below days have left the window for E4 to hold."""
-    excess = mask.bit_count() - MAX_DAYS_BELOW
-    oldest = 0
-    for _ in range(excess):
-        # The highest set bit is the oldest below day still in the window.
-        oldest = mask.bit_length() - 1
-        mask ^= 1 << oldest
+    if mask.bit_count() <= MAX_DAYS_BELOW:
+        return 0
+    # The most recent MAX_DAYS_BELOW days below may stay; clearing the lowest set bit that many
+    # times leaves the most recent day below that has to go as the lowest set bit.
+    for _ in range(MAX_DAYS_BELOW):
+        mask &= mask - 1
+    must_leave = (mask & -mask).bit_length() - 1
     # Bit i is day D-i, which is no longer in the window of day D+k once i + k >= WINDOW_DAYS.
-    return WINDOW_DAYS - oldest if excess > 0 else 0
+    return WINDOW_DAYS - must_leave
 
 
 def removal_reason(window: RatingWindow, facts: AccountFacts) -> RemovalReason | None:

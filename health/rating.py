@@ -1,7 +1,7 @@
 """The Account Health Rating (AHR) of a store account: pure rules, the one home of their numbers.
 
 Nothing here touches Django or the database: callers pass plain facts and the day, and get an
-integer back. See docs/rules.md §2.
+integer back. The rules are those of the product specification, §2.
 """
 
 from collections.abc import Iterable, Mapping
@@ -95,7 +95,7 @@ def is_repeat(
 
 def violation_points(violation: ViolationFacts) -> int:
     """The points a low, medium or high violation takes off the AHR while it is active."""
-    if violation.severity is Severity.CRITICAL:
+    if violation.severity == Severity.CRITICAL:
         raise ValueError("a critical violation has no points: it sets the AHR to 0")
     points = SEVERITY_POINTS[violation.severity]
     return points * REPEAT_MULTIPLIER if violation.repeat else points
@@ -111,7 +111,7 @@ def volume_bonus(orders_in_window: int) -> int:
 def compute_ahr(*, orders_in_window: int, violations: Iterable[ViolationFacts], day: date) -> int:
     """The AHR of a store account on `day`, from 0 to 1000."""
     active = [violation for violation in violations if is_active(violation, day)]
-    if any(violation.severity is Severity.CRITICAL for violation in active):
+    if any(violation.severity == Severity.CRITICAL for violation in active):
         return MIN_AHR
     penalty = sum(violation_points(violation) for violation in active)
     ahr = STARTING_AHR + volume_bonus(orders_in_window) - penalty

@@ -1,4 +1,4 @@
-"""The AHR rules of docs/rules.md §2, checked against the numbers the spec states."""
+"""The AHR rules (specification §2), checked against the numbers the spec states."""
 
 from datetime import date, timedelta
 
