@@ -19,7 +19,9 @@ def test_worker_process_runs_a_task_that_writes_to_the_database(start_worker):
         to=seller.email,
         context={},
     )
-    start_worker(extra_env={"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"})
+    worker = start_worker(
+        extra_env={"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    )
 
     send_due_emails.delay()
 
@@ -29,5 +31,5 @@ def test_worker_process_runs_a_task_that_writes_to_the_database(start_worker):
         if email.status != EmailStatus.PENDING:
             break
         time.sleep(0.1)
-    assert email.status == EmailStatus.SENT, email.last_error
+    assert email.status == EmailStatus.SENT, email.last_error + "".join(worker.log)
     assert email.sent_at is not None
