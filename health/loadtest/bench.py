@@ -90,7 +90,11 @@ def profile_dashboard(seller: SimulatedSeller, *, requests: int, top: int = 25) 
     )
     for seconds, sql in timings:
         out.write(f"  {seconds * 1000:7.2f} ms  {sql[:160]}\n")
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(top)
+    out.write("The project's own functions:\n")
+    stats.print_stats(r"/(health|accounts|aha_site)/", top)
+    stats.sort_stats("tottime").print_stats(top)
     return out.getvalue()
 
 

@@ -19,6 +19,8 @@ from health.loadtest.http import HttpClient
 from health.loadtest.stats import Recorder
 from health.management.commands.bench_day_close import scratch_database
 
+DEFAULTS = servers.ServerOptions()
+
 # The goals of quality.md.
 GOAL_SHARE_OF_TRIVIAL = 0.35
 GOAL_P99_MS = 30.0
@@ -35,9 +37,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--clients", type=int, default=8, help="Concurrent clients.")
         parser.add_argument("--seconds", type=float, default=10, help="Seconds per view.")
-        parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes.")
         parser.add_argument(
-            "--threads", type=int, default=1, help="Threads per worker (>1: gthread workers)."
+            "--workers", type=int, default=DEFAULTS.workers, help="gunicorn worker processes."
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=DEFAULTS.threads,
+            help="Threads per worker (>1: gthread workers).",
         )
         parser.add_argument(
             "--profile", type=int, default=0, help="Also cProfile this many dashboard requests."

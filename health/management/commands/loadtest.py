@@ -23,6 +23,8 @@ from health.loadtest.stats import Recorder
 from health.loadtest.verify import Verification, verify, wait_for_emails
 from health.management.commands.bench_day_close import scratch_database
 
+DEFAULTS = servers.ServerOptions()
+
 EMAIL_WAIT_SECONDS = 60
 
 
@@ -32,9 +34,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--sellers", type=int, default=200, help="Concurrent sellers.")
         parser.add_argument("--duration", type=float, default=60, help="Seconds of load.")
-        parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes.")
         parser.add_argument(
-            "--threads", type=int, default=1, help="Threads per worker (>1: gthread workers)."
+            "--workers", type=int, default=DEFAULTS.workers, help="gunicorn worker processes."
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=DEFAULTS.threads,
+            help="Threads per worker (>1: gthread workers).",
         )
         parser.add_argument("--database", default="aha_loadtest", help="Scratch database name.")
 
