@@ -14,5 +14,7 @@ urlpatterns = [
         ),
         name="login",
     ),
+    path("login/code/", views.verify_two_factor, name="verify_two_factor"),
+    path("login/code/set-up/", views.enrol_two_factor, name="enrol_two_factor"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

@@ -68,6 +68,19 @@ def redis_url() -> str:
 
 
 @pytest.fixture
+def verified_staff_client():
+    """A factory: a test client signed in as a staff user whose second factor is verified."""
+    from django.test import Client
+
+    from tests.security.two_factor import verified_login
+
+    def sign_in(user, *, enforce_csrf_checks: bool = False) -> Client:
+        return verified_login(Client(enforce_csrf_checks=enforce_csrf_checks), user)
+
+    return sign_in
+
+
+@pytest.fixture
 def chromium_path() -> str:
     if not shutil.which(CHROMIUM):
         skip_or_fail(f"needs Chromium at {CHROMIUM}", required=REQUIRE_BROWSER)

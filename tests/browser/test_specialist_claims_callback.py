@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from accounts import two_factor
 from health.models import CallbackRequest, CallbackStatus
 from tests.builders import (
     PASSWORD,
@@ -18,6 +19,7 @@ from tests.builders import (
     make_staff_user,
     make_store_account,
 )
+from tests.security.two_factor import confirmed_device
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls here are still sync.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -52,6 +54,13 @@ def sign_in(page, url: str, username: str) -> None:
     page.wait_for_load_state()
 
 
+def enter_code(page, device) -> None:
+    """The back office's second step: the code the specialist's authenticator shows now."""
+    page.fill("input[name=code]", two_factor.current_code(device))
+    page.locator("form:has(input[name=code]) [type=submit]").click()
+    page.wait_for_load_state()
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_a_specialist_claims_a_callback_and_the_seller_sees_it_claimed(
@@ -64,6 +73,7 @@ def test_a_specialist_claims_a_callback_and_the_seller_sees_it_claimed(
     seller_user = make_seller_user(seller=seller)
     specialist = make_staff_user()
     specialist.groups.add(Group.objects.get(name="specialists"))
+    device = confirmed_device(specialist)
     dashboard = live_server.url + reverse("health:dashboard", args=[store_account.pk])
 
     with sync_playwright() as p:
@@ -78,6 +88,7 @@ def test_a_specialist_claims_a_callback_and_the_seller_sees_it_claimed(
 
             admin = browser.new_context().new_page()
             sign_in(admin, live_server.url + reverse("admin:login"), specialist.username)
+            enter_code(admin, device)
             admin.goto(live_server.url + reverse("admin:health_callbackrequest_changelist"))
             admin.check(f"input[name=_selected_action][value='{callback.pk}']")
             admin.select_option("select[name=action]", "claim_callback")

@@ -16,6 +16,7 @@ from accounts.models import Marketplace, StoreAccount, User
 from health.models import AHACase, AuditEntry, EligibilityStatus, HealthState, Severity
 from health.services import protection
 from tests.builders import make_seller, make_staff_user, make_store_account
+from tests.security.two_factor import verified_login
 
 QUEUES = [
     "health_ahacase",
@@ -34,9 +35,8 @@ def make_specialist(*, limited_to: tuple[str, ...] = ()) -> User:
 
 
 def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    """Signed in with a verified second factor, as the back office requires of staff."""
+    return verified_login(Client(), user)
 
 
 def enroll(store_account: StoreAccount) -> StoreAccount:

@@ -1,0 +1,48 @@
+"""The back office admits only staff verified by a second factor (TOTP).
+
+This module is imported while Django loads its apps (the admin's AppConfig points here), so it
+imports no models; the devices and forms live in accounts/two_factor.py.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin.sites import AdminSite
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+
+def is_verified(request: HttpRequest) -> bool:
+    """Whether this session passed the second factor (OTPMiddleware adds `is_verified`)."""
+    check = getattr(request.user, "is_verified", None)
+    return bool(check and check())
+
+
+def second_factor_url(request: HttpRequest) -> str:
+    """The sign-in step that asks for the code, coming back to the page asked for."""
+    next_url = request.GET.get("next") or reverse("admin:index")
+    return f"{reverse('accounts:verify_two_factor')}?{urlencode({'next': next_url})}"
+
+
+class StaffAdminSite(AdminSite):
+    """The default admin site, open only to active staff whose session is OTP-verified."""
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        return super().has_permission(request) and is_verified(request)
+
+    def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        # Staff who passed the password step but not the code go to the code step, instead of
+        # seeing the password form again.
+        user = request.user
+        if user.is_authenticated and user.is_active and user.is_staff and not is_verified(request):
+            return redirect(second_factor_url(request))
+        return super().login(request, extra_context)
+
+
+class StaffAdminConfig(AdminConfig):
+    """django.contrib.admin with StaffAdminSite as `admin.site`, so every registration stays."""
+
+    default_site = "accounts.otp.StaffAdminSite"
