@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from accounts import services as account_services
+from accounts import two_factor
 from accounts.models import Marketplace, Seller, SellingPlan, StoreAccount, User
 from health.demo.progress import Progress
 
 DEMO_MARKETPLACES = ["US", "CA", "UK", "DE", "FR", "PL", "JP", "IN"]
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed to the developer on purpose
+# The demo staff users' authenticator key (base32); `manage.py totp_code <username>` shows a code.
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 - demo data only
 SELLER_COUNT = 300
 PHONES = {
     "US": "+1 415 555 {:04d}",
@@ -129,6 +132,11 @@ def seed_logins() -> list[DemoLogin]:
         User.objects.create_user(username="specialist", password=DEMO_PASSWORD, is_staff=True)
     if not User.objects.filter(username="admin").exists():
         User.objects.create_superuser(username="admin", password=DEMO_PASSWORD, email="")
+    # Staff need a second factor in the back office: `manage.py totp_code specialist` prints it.
+    for username in ("specialist", "admin"):
+        two_factor.give_device(
+            user=User.objects.get(username=username), secret_base32=DEMO_TOTP_SECRET
+        )
     return [
         DemoLogin("seller", "seller", DEMO_PASSWORD),
         DemoLogin("specialist", "specialist", DEMO_PASSWORD),

@@ -209,3 +209,17 @@ def test_give_device_is_safe_to_run_again() -> None:
     again = two_factor.give_device(user=user, secret_base32="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
     assert first.pk == again.pk
     assert TOTPDevice.objects.filter(user=user).count() == 1
+
+
+def test_demo_staff_get_a_device_whose_code_the_command_prints() -> None:
+    from accounts.services import create_seller
+    from health.demo import seed
+
+    create_seller(name="Demo seller", email="seller000@demo.example", language="en")
+    seed.seed_logins()
+    seed.seed_logins()
+    for username in ("specialist", "admin"):
+        out = StringIO()
+        call_command("totp_code", username, stdout=out)
+        device = TOTPDevice.objects.get(user__username=username)
+        assert device.verify_token(out.getvalue().strip())
