@@ -51,6 +51,7 @@ from health.services.enrollment import (
     mark_enrolled,
 )
 from health.services.outbox import EmailDraft, queue_emails
+from health.services.protection import handle_low_ratings
 from health.state import account_facts, mask_to_bytes, phone_is_valid, rating_window
 
 # The HealthState columns a close of day rewrites (never `barred`: only specialists change it).
@@ -368,8 +369,6 @@ def _write(
         EnrollmentEvent.objects.bulk_create(result.events, ignore_conflicts=True)
     written = queue_emails(emails) if emails else 0
     if result.low_ahr:
-        from health.services.protection import handle_low_ratings
-
         handle_low_ratings(
             marketplace_code=marketplace.code, day=day, store_account_ids=result.low_ahr
         )

@@ -12,10 +12,12 @@ from accounts.models import EmergencyContact, Marketplace, Seller, SellingPlan, 
 from accounts.services import change_selling_plan
 from health.eligibility import MAX_CONSECUTIVE_DAYS_BELOW, MAX_DAYS_BELOW, Criterion
 from health.models import (
+    AHACase,
     DailyOrders,
     DailyRating,
     EligibilityStatus,
     EmailKind,
+    Enforcement,
     EnrollmentEvent,
     EnrollmentEventKind,
     HealthState,
@@ -452,6 +454,23 @@ def test_store_accounts_not_yet_opened_are_not_closed() -> None:
 
     assert close(account, day(9))["closed"] == 0
     assert not HealthState.objects.filter(store_account=account, ahr__isnull=False).exists()
+
+
+def test_an_ahr_closing_below_100_opens_a_case_when_enrolled_and_a_warning_otherwise() -> None:
+    protected = enrolled_account()
+    unprotected = pro_account(contact=False)  # eligible but waiting: not enrolled
+    steady_orders(unprotected)
+    for account in (protected, unprotected):
+        add_violation(account, day(180), days=None, severity=Severity.CRITICAL)
+
+    close_days(unprotected, 0, WINDOW_DAYS)
+    counts = close(protected, day(WINDOW_DAYS))
+
+    assert counts["low_ahr"] == 1
+    assert ahr_on(protected, WINDOW_DAYS) == 0
+    assert AHACase.objects.get(store_account=protected).trigger == "low_ahr"
+    warning = Enforcement.objects.get(store_account=unprotected)
+    assert (warning.kind, warning.trigger_day) == ("low_ahr_warning", day(WINDOW_DAYS))
 
 
 # ---------------------------------------------------------------------------------------------
