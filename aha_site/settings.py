@@ -144,6 +144,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+# Decision: failed sign-ins are logged with the username and address (never the password), so an
+# attack can be traced; axes masks both by default.
+AXES_SENSITIVE_PARAMETERS: list[str] = []
 
 # Staff second factor: the name authenticator apps show for the account.
 OTP_TOTP_ISSUER = "Account Health Assurance"
