@@ -10,11 +10,11 @@ Decisions:
   of the seller (each has its own engagement deadline and dashboard). The seller's other store
   accounts are covered by those cases: none is deactivated while one runs. If the last of them
   ends missed or unresolved, standard enforcement then deactivates the unprotected ones.
-- The engagement clock (ENGAGEMENT_WINDOW) starts when the outreach email is queued (it is sent within seconds), or at an
-  earlier successful phone contact a specialist records.
+- The engagement clock (ENGAGEMENT_WINDOW) starts when the outreach email is queued (it is sent
+  within seconds), or at an earlier successful phone contact a specialist records.
 - Engagement after the deadline is refused: the case is missed even if the watcher has not run.
-- A low-AHR warning's deadline is STANDARD_WARNING_PERIOD from when it is issued (not from the local end of the
-  day), so a day closed late (a caught-up night) still gives the seller the full period.
+- A low-AHR warning's deadline is STANDARD_WARNING_PERIOD from when it is issued (not from the
+  local end of the day), so a day closed late (a caught-up night) still gives the full period.
 """
 
 from health.services.protection.cases import (

@@ -1,5 +1,6 @@
 """Deactivation-level events as they arrive: a violation recorded, or AHRs that closed a day below
-rating.AT_RISK_FROM. Each opens AHA cases for protected store accounts and standard enforcement for the others."""
+rating.AT_RISK_FROM. Each opens AHA cases for protected store accounts and standard enforcement
+for the others."""
 
 from __future__ import annotations
 
