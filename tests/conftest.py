@@ -46,6 +46,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         pytest.exit(f"REQUIRE_BROWSER=1 but {CHROMIUM} is not installed", returncode=3)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Transactional tests restore the migrated data (marketplaces, the specialists group) when
+    they end: a plain flush would leave every later test without it."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is None or not marker.kwargs.get("transaction"):
+            continue
+        if not marker.kwargs.get("serialized_rollback"):
+            kwargs = {**marker.kwargs, "serialized_rollback": True}
+            item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
+
+
 def skip_or_fail(reason: str, *, required: bool) -> None:
     if required:
         pytest.fail(reason)
