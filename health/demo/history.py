@@ -1,10 +1,11 @@
-"""Deterministic demo history: daily orders and violations for the demo store accounts, every day
-closed in order through the real day close, then the specialist decisions (R4-R7).
+"""Deterministic demo history: daily orders and violations for the demo store accounts, the days
+replayed in memory with the day close's own rules (health/demo/replay.py), the last day closed by
+the real day close, and the people's actions of health/demo/scenarios.py.
 
 Together with the showcase sellers of health/demo/seed.py this puts every state of rules §3-§4
 in the demo: enrolled, waiting for a contact, not eligible for each of E1-E6, removed for each
 of R1-R7, barred, brand new. Running it again adds nothing; run on a later day, it closes the
-days in between.
+days in between through the real day close.
 """
 
 from __future__ import annotations
@@ -14,14 +15,20 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Max
 
-from accounts.models import EmergencyContact, SellingPlan, StoreAccount
-from accounts.services import change_selling_plan
+from accounts.models import StoreAccount, User
+from health.demo import scenarios
 from health.demo.progress import Progress
+from health.demo.replay import (
+    Story,
+    accounts_to_replay,
+    insert_ignoring_duplicates,
+    replay_history,
+)
 from health.demo.seed import SHOWCASES
-from health.eligibility import MAX_CONSECUTIVE_DAYS_BELOW, RemovalReason
+from health.eligibility import MAX_CONSECUTIVE_DAYS_BELOW
 from health.models import (
     DailyOrders,
     HealthState,
@@ -32,27 +39,18 @@ from health.models import (
 )
 from health.rating import WINDOW_DAYS, is_repeat
 from health.services.day_close import close_day_chunk
-from health.services.enrollment import remove_from_aha
 
 # How many days back the demo closes: enough for an account to enroll (180 days on record) and
 # then live through 50 days of enrollment, removals and re-enrollments.
 HISTORY_DAYS = 230
+# The last days closed by the real day close (the ones before are replayed in memory).
+REAL_CLOSE_DAYS = 1
 # Showcase scenarios happen this many days before the last closed day.
 SLUMP_STARTS = 30
-PLAN_CHANGE_AT = 10
-CONTACT_LOST_AT = 8
 SEVERITY_WEIGHTS = {Severity.LOW: 50, Severity.MEDIUM: 35, Severity.HIGH: 15}
 BATCH = 5000
 DAYS_PER_COMMIT = 30
 LAUNCH_DAYS = 10
-
-# Specialist decisions applied once the history is closed: (showcase role, reason, note).
-SPECIALIST_DECISIONS = (
-    ("r4", RemovalReason.R4, "Demo: AHA case not engaged within the deadline."),
-    ("r5", RemovalReason.R5, "Demo: AHA case closed unresolved by a specialist."),
-    ("r6", RemovalReason.R6, "Demo: missing the local product safety registration."),
-    ("r7", RemovalReason.R7, "Demo: listings made with a stolen brand identity."),
-)
 
 
 @dataclass(frozen=True)
@@ -90,17 +88,51 @@ def profile_for(account: StoreAccount, rng: random.Random) -> Profile:
     return Profile(daily_orders=rng.randint(18, 45), violation_chance=0.008)
 
 
-def seed_history(*, last_day: dt.date, seed: int, verbosity: int = 1) -> dict[str, int]:
-    """Generate the demo's orders and violations, close every day, apply R4-R7; idempotent."""
+def seed_history(
+    *, last_day: dt.date, seed: int, seller_user: User, specialist: User, verbosity: int = 1
+) -> dict[str, int]:
+    """Generate the demo's orders and violations, replay and close the days, act out R2-R7."""
     accounts = list(
         StoreAccount.objects.filter(seller__email__endswith="@demo.example")
-        .select_related("seller")
+        .select_related("seller", "marketplace")
         .order_by("id")
     )
+    by_role = {role_of(account): account for account in accounts}
     orders, violations = generate_inputs(accounts, last_day=last_day, seed=seed)
-    closed = close_history(accounts, last_day=last_day, verbosity=verbosity)
-    decisions = apply_specialist_decisions(accounts)
-    return {"orders": orders, "violations": violations, "days": closed, "decisions": decisions}
+    told = scenarios.story(by_role, last_day)
+    replayed = replay_days(accounts, last_day=last_day, told=told, verbosity=verbosity)
+    closed = close_history(accounts, last_day=last_day, told=told, verbosity=verbosity)
+    decisions = scenarios.play_specialist_decisions(by_role, specialist)
+    dashboard = next(a for a in accounts if role_of(a) == "dashboard" and a.marketplace_id == "US")
+    scenarios.stage_dashboard(dashboard, seller_user=seller_user, specialist=specialist)
+    return {
+        "orders": orders,
+        "violations": violations,
+        "days": replayed + closed,
+        "decisions": decisions,
+    }
+
+
+def replay_days(
+    accounts: list[StoreAccount], *, last_day: dt.date, told: Story, verbosity: int
+) -> int:
+    """Replay the history up to the days the real close takes; accounts closed before skip it."""
+    fresh = accounts_to_replay(accounts)
+    first = last_day - dt.timedelta(days=HISTORY_DAYS - 1)
+    until = last_day - dt.timedelta(days=REAL_CLOSE_DAYS)
+    if not fresh or until < first:
+        return 0
+    days = (until - first).days + 1
+    progress = Progress("Replaying history", days) if verbosity else None
+    replay_history(
+        fresh,
+        first_day=first,
+        last_day=until,
+        story=told,
+        on_day=progress.advance if progress else lambda: None,
+    )
+    scenarios.make_story_changes(told, until=until)
+    return days
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,23 +166,9 @@ def generate_inputs(
         if done is None:
             violation_rows += _violations(account, profile, last_day, rng)
     with transaction.atomic():
-        _insert_orders(order_rows)
+        insert_ignoring_duplicates(DailyOrders, ("store_account_id", "day", "orders"), order_rows)
         Violation.objects.bulk_create(violation_rows, batch_size=BATCH)
     return len(order_rows), len(violation_rows)
-
-
-def _insert_orders(rows: list[tuple[int, dt.date, int]]) -> None:
-    """Insert daily orders, skipping days already there (a model instance per row is slow)."""
-    table = connection.ops.quote_name(DailyOrders._meta.db_table)
-    postgres = connection.vendor == "postgresql"
-    insert = "INSERT INTO" if postgres else "INSERT OR IGNORE INTO"
-    suffix = " ON CONFLICT DO NOTHING" if postgres else ""
-    adapt = connection.ops.adapt_datefield_value
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"{insert} {table} (store_account_id, day, orders) VALUES (%s, %s, %s){suffix}",
-            [(pk, adapt(on), orders) for pk, on, orders in rows],
-        )
 
 
 def _days(first: dt.date, last: dt.date) -> Iterator[dt.date]:
@@ -252,8 +270,10 @@ def _violation(
 # ---------------------------------------------------------------------------------------------
 
 
-def close_history(accounts: list[StoreAccount], *, last_day: dt.date, verbosity: int) -> int:
-    """Close every day not closed yet, oldest first, through the real day close."""
+def close_history(
+    accounts: list[StoreAccount], *, last_day: dt.date, told: Story, verbosity: int
+) -> int:
+    """Close every day not closed yet (after the replay, the last), through the real day close."""
     first = _first_day_to_close(accounts, last_day)
     if first is None:
         return 0
@@ -262,13 +282,12 @@ def close_history(accounts: list[StoreAccount], *, last_day: dt.date, verbosity:
         low, high = markets.get(account.marketplace_id, (account.pk, account.pk))
         markets[account.marketplace_id] = (min(low, account.pk), max(high, account.pk))
     days = list(_days(first, last_day))
-    actors = [(role_of(a), a) for a in accounts if role_of(a) in ("r2", "r3")]
     progress = Progress("Closing days", len(days) * len(markets)) if verbosity else None
     for block in range(0, len(days), DAYS_PER_COMMIT):
         # A commit per block, not per chunk: on SQLite every commit waits for the disk.
         with transaction.atomic():
             for on in days[block : block + DAYS_PER_COMMIT]:
-                _act_out_scenarios(actors, on, last_day)
+                scenarios.make_story_changes(told, until=on)
                 for code, (low, high) in sorted(markets.items()):
                     close_day_chunk(marketplace_code=code, day=on, first_id=low, last_id=high)
                     if progress:
@@ -289,26 +308,3 @@ def _first_day_to_close(accounts: list[StoreAccount], last_day: dt.date) -> dt.d
     ]
     first = min(firsts, default=None)
     return first if first is not None and first <= last_day else None
-
-
-def _act_out_scenarios(
-    actors: list[tuple[str, StoreAccount]], on: dt.date, last_day: dt.date
-) -> None:
-    """Changes a seller makes during a day, before it closes (R2 and R3 in the demo)."""
-    for role, account in actors:
-        if role == "r2" and on == last_day - dt.timedelta(days=PLAN_CHANGE_AT):
-            change_selling_plan(store_account=account, plan=SellingPlan.INDIVIDUAL)
-        if role == "r3" and on == last_day - dt.timedelta(days=CONTACT_LOST_AT):
-            EmergencyContact.objects.filter(seller=account.seller).delete()
-
-
-def apply_specialist_decisions(accounts: list[StoreAccount]) -> int:
-    """R4-R7 for the showcase accounts; each is recorded once (a rerun finds them done)."""
-    by_role = {role_of(account): account for account in accounts}
-    applied = 0
-    for role, reason, note in SPECIALIST_DECISIONS:
-        if role in by_role and remove_from_aha(
-            store_account=by_role[role], reason=reason, note=note
-        ):
-            applied += 1
-    return applied

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import StoreAccount, StoreStatus
-from health.demo import seed
+from health.demo import history, seed
 from health.models import (
     AHACase,
+    CallbackRequest,
+    CallbackStatus,
+    CaseStatus,
     DailyOrders,
     DailyRating,
     EligibilityStatus,
+    EmailStatus,
     EnrollmentEvent,
     HealthState,
     OutboxEmail,
     Violation,
 )
+from health.services.day_close import STATE_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -54,6 +62,7 @@ def failing(index: int, marketplace: str) -> set[str]:
 def row_counts() -> list[int]:
     models = [
         StoreAccount,
+        CallbackRequest,
         DailyOrders,
         Violation,
         DailyRating,
@@ -69,7 +78,14 @@ def assert_the_demo_seller_has_an_enrolled_store_one_in_progress_and_open_violat
     enrolled = state(0, "US")
     assert enrolled.status == EligibilityStatus.ENROLLED
     assert DailyRating.objects.filter(store_account=enrolled.store_account).count() >= 200
-    assert Violation.objects.filter(store_account=enrolled.store_account).open().count() == 2
+    # Two scripted findings and the deactivation-level one behind the open AHA case.
+    assert Violation.objects.filter(store_account=enrolled.store_account).open().count() == 3
+    case = AHACase.objects.get(store_account=enrolled.store_account)
+    assert case.status == CaseStatus.OPEN
+    assert timezone.now() < case.deadline_at
+    callback = CallbackRequest.objects.get(seller=enrolled.store_account.seller)
+    assert callback.status == CallbackStatus.COMPLETED
+    assert callback.created_at < timezone.now() - dt.timedelta(days=7)
     in_progress = state(0, "DE")
     assert failing(0, "DE") == {"E3"}
     assert in_progress.first_qualifying_day > in_progress.last_closed_day
@@ -88,6 +104,9 @@ def assert_every_removal_reason_and_bar_is_in_the_demo() -> None:
         (7, "IN", "R7"),
     ]:
         assert reason in reasons(index, marketplace), (index, reason)
+    assert AHACase.objects.get(store_account=state(4, "FR").store_account).status == "missed"
+    r5_case = AHACase.objects.get(store_account=state(5, "CA").store_account)
+    assert r5_case.status == CaseStatus.UNRESOLVED
     assert state(6, "JP").barred
     assert state(7, "IN").barred
     assert state(7, "IN").store_account.status == StoreStatus.DEACTIVATED
@@ -106,8 +125,6 @@ def assert_every_eligibility_state_is_in_the_demo() -> None:
     assert {"enrolled", "waiting", "not_eligible"} <= statuses
 
 
-# Seeding costs seconds (230 days closed in 8 marketplaces), so one seeded demo is checked for
-# every state at once.
 def test_every_state_is_in_the_demo(demo: None) -> None:
     assert_the_demo_seller_has_an_enrolled_store_one_in_progress_and_open_violations()
     assert_every_removal_reason_and_bar_is_in_the_demo()
@@ -120,3 +137,49 @@ def test_seeding_again_adds_nothing(demo: None) -> None:
     call_command("seed_demo", stdout=io.StringIO(), verbosity=0)
 
     assert row_counts() == before
+
+
+def test_the_replayed_history_is_marked_sent_so_startup_does_not_print_it(demo: None) -> None:
+    last_day = HealthState.objects.latest("last_closed_day").last_closed_day
+    statuses = {
+        key: status
+        for key, status in OutboxEmail.objects.values_list("key", "status")
+        # Keys of day close emails end with the day they are about.
+        if key[-10:].count("-") == 2 and dt.date.fromisoformat(key[-10:]) < last_day
+    }
+    assert len(statuses) > 10
+    assert set(statuses.values()) == {EmailStatus.SENT}
+
+
+def snapshot() -> dict[str, object]:
+    return {
+        "ratings": set(DailyRating.objects.values_list("store_account_id", "day", "ahr")),
+        "states": set(HealthState.objects.values_list("store_account_id", *STATE_FIELDS, "barred")),
+        "events": set(
+            EnrollmentEvent.objects.values_list("store_account_id", "kind", "reason", "day")
+        ),
+        "emails": set(OutboxEmail.objects.values_list("key", flat=True)),
+        "statuses": set(StoreAccount.objects.values_list("id", "status")),
+    }
+
+
+def seeded_snapshot(monkeypatch: pytest.MonkeyPatch, real_close_days: int) -> dict[str, object]:
+    with transaction.atomic():
+        monkeypatch.setattr(history, "REAL_CLOSE_DAYS", real_close_days)
+        call_command("seed_demo", stdout=io.StringIO(), verbosity=0)
+        taken = snapshot()
+        transaction.set_rollback(True)
+    return taken
+
+
+# The last 30 days hold an R1 slump, the R2 and R3 changes, enrollments and contact reminders.
+def test_replaying_the_history_gives_what_closing_each_day_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(seed, "SELLER_COUNT", SELLERS_IN_TEST)
+
+    replayed = seeded_snapshot(monkeypatch, real_close_days=1)
+    closed = seeded_snapshot(monkeypatch, real_close_days=30)
+
+    for name, rows in closed.items():
+        assert sorted(replayed[name] - rows) == sorted(rows - replayed[name]), name

@@ -7,6 +7,7 @@ import time
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from accounts.models import User
 from health.demo import history, seed
 
 
@@ -22,10 +23,14 @@ class Command(BaseCommand):
         verbosity = int(options["verbosity"])
         started = time.monotonic()
         seed.seed_sellers(today=today, rng=rng, verbosity=verbosity)
-        done = history.seed_history(
-            last_day=today - dt.timedelta(days=1), seed=options["seed"], verbosity=verbosity
-        )
         logins = seed.seed_logins()
+        done = history.seed_history(
+            last_day=today - dt.timedelta(days=1),
+            seed=options["seed"],
+            seller_user=User.objects.get(username="seller"),
+            specialist=User.objects.get(username="specialist"),
+            verbosity=verbosity,
+        )
         self.stdout.write(
             f"History: {done['orders']} daily orders, {done['violations']} violations, "
             f"{done['days']} days closed, {done['decisions']} specialist decisions "
