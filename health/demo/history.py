@@ -158,7 +158,8 @@ def generate_inputs(
         profile = profile_for(account, rng)
         done = generated_until.get(account.pk)
         start = done + dt.timedelta(days=1) if done else max(account.opened_on, first_possible)
-        day_rng = random.Random(f"{seed}:{account.pk}:{start}")
+        # Keyed by names, not ids: ids depend on the database (sequences are not rolled back).
+        day_rng = random.Random(f"{seed}:{account.seller.email}:{account.marketplace_id}:{start}")
         order_rows += [
             (account.pk, on, count)
             for on, count in _daily_orders(profile, start, last_day, day_rng)

@@ -22,6 +22,7 @@ Decisions:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -227,9 +228,10 @@ def _close_market_day(
 
 
 def _state(replay: Replay, account: StoreAccount) -> HealthState:
-    state = replay.states.get(account.pk)
+    # `.id`, not `.pk`: the pk property costs more than the rules on a hundred thousand days.
+    state = replay.states.get(account.id)
     if state is None:
-        state = replay.states[account.pk] = HealthState(store_account=account)
+        state = replay.states[account.id] = HealthState(store_account=account)
         replay.states_by_seller.setdefault(account.seller_id, []).append(state)
     return state
 
@@ -239,7 +241,7 @@ def _close_account_day(
 ) -> None:
     """One store account's day, decided as close_day_chunk decides it."""
     account = state.store_account
-    orders = replay.orders[account.pk]
+    orders = replay.orders[account.id]
     if state.last_closed_day == day - dt.timedelta(days=1):
         leaving = orders.get(day - dt.timedelta(days=WINDOW_DAYS), 0)
         in_window = roll_orders(
@@ -247,7 +249,7 @@ def _close_account_day(
         )
     else:
         in_window = _window_sum(orders, day)
-    violations = replay.violations.get(account.pk, ())
+    violations = replay.violations.get(account.id, ())
     ahr = compute_ahr(orders_in_window=in_window, violations=violations, day=day)
     window = rating_window(state).advance(day, ahr)
     has_contact = account.seller_id in replay.valid_contact
@@ -256,7 +258,7 @@ def _close_account_day(
     state.last_closed_day, state.ahr, state.orders_in_window = day, ahr, in_window
     state.days_on_record = window.days_on_record
     state.below_mask = mask_to_bytes(window.below_mask)
-    replay.ratings.append((account.pk, day, ahr))
+    replay.ratings.append((account.id, day, ahr))
     if account.status != StoreStatus.DEACTIVATED:
         # An enforcement decides DEACTIVATED; the AHR only moves between NORMAL and AT_RISK.
         account.status = StoreStatus.AT_RISK if is_at_risk(ahr) else StoreStatus.NORMAL
@@ -385,7 +387,7 @@ def insert_ignoring_duplicates(
     insert = "INSERT INTO" if postgres else "INSERT OR IGNORE INTO"
     suffix = " ON CONFLICT DO NOTHING" if postgres else ""
     placeholders = ", ".join(["%s"] * len(columns))
-    adapt = connection.ops.adapt_datefield_value
+    adapt = functools.cache(connection.ops.adapt_datefield_value)  # a few hundred distinct days
 
     def adapted(row: tuple[object, ...]) -> tuple[object, ...]:
         return tuple(adapt(value) if isinstance(value, dt.date) else value for value in row)

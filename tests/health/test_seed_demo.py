@@ -151,15 +151,17 @@ def test_the_replayed_history_is_marked_sent_so_startup_does_not_print_it(demo: 
     assert set(statuses.values()) == {EmailStatus.SENT}
 
 
+ACCOUNT = ("store_account__seller__email", "store_account__marketplace_id")
+
+
 def snapshot() -> dict[str, object]:
+    """The seeded rows, by natural keys (ids differ between two seeds on PostgreSQL)."""
     return {
-        "ratings": set(DailyRating.objects.values_list("store_account_id", "day", "ahr")),
-        "states": set(HealthState.objects.values_list("store_account_id", *STATE_FIELDS, "barred")),
-        "events": set(
-            EnrollmentEvent.objects.values_list("store_account_id", "kind", "reason", "day")
-        ),
-        "emails": set(OutboxEmail.objects.values_list("key", flat=True)),
-        "statuses": set(StoreAccount.objects.values_list("id", "status")),
+        "ratings": set(DailyRating.objects.values_list(*ACCOUNT, "day", "ahr")),
+        "states": set(HealthState.objects.values_list(*ACCOUNT, *STATE_FIELDS, "barred")),
+        "events": set(EnrollmentEvent.objects.values_list(*ACCOUNT, "kind", "reason", "day")),
+        "emails": set(OutboxEmail.objects.values_list("kind", "to", *ACCOUNT, "context__day")),
+        "statuses": set(StoreAccount.objects.values_list("seller__email", "marketplace", "status")),
     }
 
 
