@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.conf import settings
+from django.core.cache import caches
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
@@ -44,6 +45,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             pytest.exit("REQUIRE_SERVICES=1 but missing: " + "; ".join(missing), returncode=3)
     if REQUIRE_BROWSER and not shutil.which(CHROMIUM):
         pytest.exit(f"REQUIRE_BROWSER=1 but {CHROMIUM} is not installed", returncode=3)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache(settings):
+    """Every test starts with an empty in-process cache: a test database reuses the ids of an
+    earlier run, so a chart cached in Redis under the same key would be served stale."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    caches["default"].clear()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.safestring import mark_safe
+from redis.exceptions import RedisError
 
 from accounts.models import StoreAccount
-from health.chart import build_trend
+from health.chart import TrendChart, build_trend
 from health.eligibility import (
     ENGAGEMENT_WINDOW,
     Eligibility,
@@ -22,12 +27,14 @@ from health.models import (
     OPEN_CALLBACK_STATUSES,
     AHACase,
     CallbackRequest,
+    CallbackStatus,
     DailyRating,
     Enforcement,
     EnforcementStatus,
     HealthState,
     Severity,
     Violation,
+    ViolationCategory,
 )
 from health.rating import (
     AHA_LINE,
@@ -37,9 +44,12 @@ from health.rating import (
     band,
     violation_points,
 )
+from health.services.callbacks import queue_position
 from health.state import account_facts, evaluation_day, rating_window
 from health.views.common import seller_view
 from health.views.labels import CRITERION_TEXT, REMOVAL_TEXT
+
+logger = logging.getLogger(__name__)
 
 YEAR_DAYS = 365
 PERIODS = {"180": WINDOW_DAYS, "year": YEAR_DAYS}
@@ -51,6 +61,30 @@ SHOWN_ENFORCEMENT = [
     EnforcementStatus.REJECTED,
 ]
 MAX_CASES_SHOWN = 20
+# The columns the page shows: the long texts (plans of action, notes) stay in the database.
+CASE_FIELDS = (
+    "trigger",
+    "status",
+    "opened_at",
+    "deadline_at",
+    "engaged_at",
+    "plan_submitted_at",
+    "violation__category",
+)
+ENFORCEMENT_FIELDS = ("kind", "status", "opened_at", "deadline_at", "decision_note")
+VIOLATION_FIELDS = (
+    "category",
+    "severity",
+    "deactivation_level",
+    "repeat",
+    "detected_at",
+    "resolved_at",
+)
+CALLBACK_FIELDS = ("status", "phone", "topic", "created_at", "finished_at")
+# Bump the version when the trend template changes, so no chart of the old one is served.
+TREND_CACHE_KEY = "dashboard-trend:v1:{}:{}:{}:{}"
+# A safety net only: the key changes at every day close anyway.
+TREND_CACHE_SECONDS = 2 * 24 * 3600
 # The rules' numbers the page words need, from their one home.
 RULE_FIGURES = {
     "window_days": WINDOW_DAYS,
@@ -60,7 +94,7 @@ RULE_FIGURES = {
 }
 
 
-@seller_view("GET")
+@seller_view("GET", with_last_loss=True)
 def dashboard(
     request: HttpRequest, store_account: StoreAccount, *, store_accounts: list[StoreAccount]
 ) -> HttpResponse:
@@ -71,19 +105,21 @@ def dashboard(
     cases = list(
         AHACase.objects.filter(store_account=store_account)
         .select_related("violation")
+        .only(*CASE_FIELDS)
         .order_by("-opened_at")[:MAX_CASES_SHOWN]
     )
     context = {
         "store_account": store_account,
         "store_accounts": store_accounts,
         "state": state,
-        "period": period,
-        "chart": _trend(store_account, state, days=PERIODS[period]),
+        "trend": trend_html(store_account, state, period=period),
         "aha": aha_card(store_account, state),
-        "violations": _violations(store_account),
+        "violation_groups": _violation_groups(store_account),
         "cases": cases,
         "enforcements": list(
-            Enforcement.objects.filter(store_account=store_account, status__in=SHOWN_ENFORCEMENT)
+            Enforcement.objects.filter(
+                store_account=store_account, status__in=SHOWN_ENFORCEMENT
+            ).only(*ENFORCEMENT_FIELDS)
         ),
         **callback_panel(store_accounts, store_account, cases=cases),
         **RULE_FIGURES,
@@ -99,15 +135,53 @@ def _health_of(store_account: StoreAccount) -> HealthState:
         return HealthState(store_account=store_account)
 
 
-def _trend(store_account: StoreAccount, state: HealthState, *, days: int):
+def trend_html(store_account: StoreAccount, state: HealthState, *, period: str) -> str:
+    """The trend card's HTML, cached: it changes only when a day closes.
+
+    The key names everything the HTML shows (the store account, the last day charted, the
+    period and the language), so a new day close or a language switch reads a new key and no
+    stale chart is ever served. The cases, callbacks and violations are never cached.
+    """
     last_day = state.last_closed_day or (
         store_account.marketplace.local_date() - dt.timedelta(days=1)
     )
+    key = TREND_CACHE_KEY.format(
+        store_account.pk, last_day.isoformat(), period, translation.get_language()
+    )
+    html = _cache_get(key)
+    if html is None:
+        chart = _trend(store_account, last_day=last_day, days=PERIODS[period])
+        html = render_to_string(
+            "health/_trend.html", {"chart": chart, "period": period, **RULE_FIGURES}
+        )
+        _cache_set(key, html)
+    # The HTML comes from our own template, escaped when it was rendered.
+    return mark_safe(html)  # noqa: S308
+
+
+def _trend(store_account: StoreAccount, *, last_day: dt.date, days: int) -> TrendChart:
     ratings = DailyRating.objects.filter(
         store_account=store_account,
         day__range=(last_day - dt.timedelta(days=days - 1), last_day),
     ).values_list("day", "ahr")
     return build_trend(ratings, last_day=last_day, days=days)
+
+
+def _cache_get(key: str) -> str | None:
+    # Decision: the cache only saves work, so an unreachable cache (Redis down) means
+    # rendering afresh, never an error page.
+    try:
+        return cache.get(key)
+    except RedisError:
+        logger.warning("Cache unreachable; the trend chart is rendered without it.")
+        return None
+
+
+def _cache_set(key: str, html: str) -> None:
+    try:
+        cache.set(key, html, TREND_CACHE_SECONDS)
+    except RedisError:
+        logger.warning("Cache unreachable; the trend chart is not stored.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +209,7 @@ def aha_card(store_account: StoreAccount, state: HealthState) -> AhaCard:
     eligibility = evaluate_eligibility(
         rating_window(state), facts, evaluation_day(store_account, state)
     )
-    reason_code = getattr(store_account, "last_loss_reason", None) or None
-    reason = RemovalReason(reason_code) if reason_code in RemovalReason else None
+    loss_day, reason = _last_loss(store_account)
     failing = set(eligibility.failing)
     checklist = tuple(
         (criterion.value, str(text), criterion not in failing)
@@ -149,7 +222,7 @@ def aha_card(store_account: StoreAccount, state: HealthState) -> AhaCard:
         "checklist": checklist,
     }
     if state.barred:
-        return AhaCard(kind="barred", since=getattr(store_account, "last_loss_day", None), **common)
+        return AhaCard(kind="barred", since=loss_day, **common)
     if state.enrolled:
         return AhaCard(kind="enrolled", since=state.enrolled_since, **common)
     if eligibility.waiting_for_contact:
@@ -158,8 +231,17 @@ def aha_card(store_account: StoreAccount, state: HealthState) -> AhaCard:
         # Enrollment itself happens at the close of day, so say when rather than "protected".
         return AhaCard(kind="eligible", **common)
     if reason is not None:
-        return AhaCard(kind="removed", since=store_account.last_loss_day, **common)
+        return AhaCard(kind="removed", since=loss_day, **common)
     return AhaCard(kind="not_eligible", **common)
+
+
+def _last_loss(store_account: StoreAccount) -> tuple[dt.date | None, RemovalReason | None]:
+    """The day and reason of the latest removal or bar (the `last_loss` annotation)."""
+    loss = getattr(store_account, "last_loss", None) or {}
+    code = loss.get("reason")
+    reason = RemovalReason(code) if code in RemovalReason else None
+    day = loss.get("day")
+    return (dt.date.fromisoformat(day) if day else None), reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,29 +252,30 @@ class ViolationRow:
     counts: bool
 
 
-def _violations(store_account: StoreAccount) -> list[ViolationRow]:
-    """The violations of the last window with the AHR points each takes off today."""
-    today = store_account.marketplace.local_date()
+def _violation_groups(store_account: StoreAccount) -> list[tuple[str, list[ViolationRow]]]:
+    """The violations of the last window by category, with the AHR points each takes off
+    today; grouped here once rather than by `{% regroup %}` calling a display method a row."""
+    marketplace = store_account.marketplace
+    today = marketplace.local_date()
     since = timezone.now() - dt.timedelta(days=WINDOW_DAYS)
-    rows = []
+    groups: dict[str, list[ViolationRow]] = {}
     for violation in (
         Violation.objects.affecting(store_account)
         .filter(detected_at__gte=since)
+        .only(*VIOLATION_FIELDS)
         .order_by("category", "-detected_at")
     ):
         facts = ViolationFacts(
             category=violation.category,
             severity=violation.severity,
-            detected_on=store_account.marketplace.local_date(violation.detected_at),
+            detected_on=marketplace.local_date(violation.detected_at),
             resolved_on=(
-                store_account.marketplace.local_date(violation.resolved_at)
-                if violation.resolved_at
-                else None
+                marketplace.local_date(violation.resolved_at) if violation.resolved_at else None
             ),
             repeat=violation.repeat,
         )
         critical = violation.severity == Severity.CRITICAL
-        rows.append(
+        groups.setdefault(violation.category, []).append(
             ViolationRow(
                 violation=violation,
                 points=None if critical else violation_points(facts),
@@ -200,7 +283,7 @@ def _violations(store_account: StoreAccount) -> list[ViolationRow]:
                 counts=violation.resolved_at is None or facts.resolved_on > today,
             )
         )
-    return rows
+    return [(ViolationCategory(category).label, rows) for category, rows in groups.items()]
 
 
 def callback_panel(
@@ -211,11 +294,15 @@ def callback_panel(
     can_request = any(account.is_professional for account in store_accounts)
     latest = (
         CallbackRequest.objects.for_seller(seller)
-        .with_queue_position()
-        .select_related("case")
+        .only(*CALLBACK_FIELDS)
         .order_by("-created_at", "-id")
         .first()
     )
+    if latest is not None:
+        # The place in the queue is a costly query to build; only a queued request has one.
+        latest.queue_position = (
+            queue_position(latest) if latest.status == CallbackStatus.QUEUED else None
+        )
     open_cases = [case for case in cases if case.is_open]
     contact = getattr(seller, "emergency_contact", None)
     return {
