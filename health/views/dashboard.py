@@ -310,7 +310,9 @@ def callback_panel(
         "callback_token": status_token(latest),
         "callback_open": latest is not None and latest.status in OPEN_CALLBACK_STATUSES,
         "can_request_callback": can_request,
-        "callback_form": CallbackForm(cases=open_cases),
+        # The form's fields for their labels and limits; an unbound form is not built per view.
+        "callback_fields": CallbackForm.base_fields,
+        "callback_cases": open_cases,
         "emergency_contact": contact if contact is not None and contact.is_valid else None,
     }
 
