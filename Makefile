@@ -42,6 +42,7 @@ run: $(STAMP)
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo
 	$(PY) manage.py collectstatic --no-input --verbosity 0
+	@echo "Serving http://$(HOST):$(PORT)/ (seller pages) and http://$(HOST):$(PORT)/admin/ (specialists)"
 	@if [ -n "$${REDIS_URL:-}" ]; then \
 		echo "Starting a Celery worker and beat against $$REDIS_URL"; \
 		trap 'kill 0' EXIT; \

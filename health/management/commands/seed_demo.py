@@ -36,8 +36,12 @@ class Command(BaseCommand):
             f"{done['days']} days closed, {done['decisions']} specialist decisions "
             f"({time.monotonic() - started:.1f}s)."
         )
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in at http://127.0.0.1:8000/"))
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Demo logins:"))
         for login in logins:
             self.stdout.write(
                 f"  {login.role:<11} username: {login.username:<11} password: {login.password}"
             )
+        self.stdout.write(
+            "  Staff also give a one-time code in the back office (/admin/): "
+            "python manage.py totp_code specialist"
+        )
