@@ -159,6 +159,10 @@ class EmergencyContact(models.Model):
         Seller, on_delete=models.CASCADE, related_name="emergency_contact"
     )
     phone = PhoneNumberField(_("emergency contact phone number"))
+    # `is_valid` judged once when the number is saved, so the nightly close of a million store
+    # accounts reads a column instead of parsing every number; None (rows written in bulk,
+    # bypassing save) means not judged yet, and readers judge the number themselves.
+    is_dialable = models.BooleanField(null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
     updated_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -166,6 +170,13 @@ class EmergencyContact(models.Model):
 
     def __str__(self) -> str:
         return str(self.phone)
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.is_dialable = self.is_valid
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "phone" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "is_dialable"}
+        super().save(*args, **kwargs)
 
     @property
     def is_valid(self) -> bool:

@@ -3,8 +3,8 @@
 The cost of a chunk does not depend on how much history is stored: it reads each account's
 HealthState (the rolling window), the orders of the day entering and of the day leaving the
 180-day window, and the violations that can be active on the day; then it writes in bulk.
-A rerun, or a second run at the same time, finds every state already closed or locked and
-writes nothing.
+A rerun, or a second run at the same time, waits for the states it needs, finds them already
+closed, and writes nothing.
 """
 
 from __future__ import annotations
@@ -12,14 +12,17 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from django.db import connection, transaction
-from django.db.models import CharField, Q, QuerySet, Sum
+from django.db.models import CharField, Q, QuerySet, Sum, When
+from django.db.models.expressions import Case
 from django.db.models.functions import Cast
 
-from accounts.models import EmergencyContact, Marketplace, Seller, StoreAccount, StoreStatus
+from accounts.models import Marketplace, SellingPlan, StoreAccount, StoreStatus
 from health.eligibility import (
     CONTACT_REMINDER_INTERVAL,
+    AccountFacts,
     DayDecision,
     decide_day,
     should_remind_about_contact,
@@ -52,7 +55,7 @@ from health.services.enrollment import (
 )
 from health.services.outbox import EmailDraft, queue_emails
 from health.services.protection import handle_low_ratings
-from health.state import account_facts, mask_to_bytes, phone_is_valid, rating_window
+from health.state import mask_to_bytes, phone_is_valid, rating_window
 
 # The HealthState columns a close of day rewrites (never `barred`: only specialists change it).
 STATE_FIELDS = (
@@ -68,7 +71,10 @@ STATE_FIELDS = (
     "enrolled_since",
     "contact_reminded_on",
 )
+# SQL types of the scratch table a PostgreSQL close copies the closed states into.
+_CLOSED = "day_close_closed_states"
 _STATE_SQL_TYPES = (
+    "bigint",
     "date",
     "smallint",
     "integer",
@@ -83,6 +89,31 @@ _STATE_SQL_TYPES = (
 )
 
 
+@dataclass(slots=True)
+class OpenState:
+    """A HealthState row still to close, with what the close needs of its store account and
+    seller. Read as plain values: building a million model instances a night costs more than
+    the rules themselves. Its HealthState fields keep their model names (see STATE_FIELDS)."""
+
+    store_account_id: int
+    last_closed_day: dt.date | None
+    orders_in_window: int
+    days_on_record: int
+    below_mask: bytes | memoryview | None
+    status: str
+    failing: str
+    first_qualifying_day: dt.date | None
+    enrolled: bool
+    enrolled_since: dt.date | None
+    barred: bool
+    contact_reminded_on: dt.date | None
+    seller_id: int
+    plan: str
+    store_status: str
+    has_valid_contact: bool
+    ahr: int | None = None
+
+
 @dataclass
 class ChunkInputs:
     """Everything a chunk reads besides the states themselves."""
@@ -91,7 +122,6 @@ class ChunkInputs:
     orders_leaving: dict[int, int]
     window_orders: dict[int, int]
     violations: dict[int, list[ViolationFacts]]
-    valid_contact: set[int]
 
 
 @dataclass
@@ -103,7 +133,7 @@ class ChunkResult:
     normal: list[int] = field(default_factory=list)
     low_ahr: list[int] = field(default_factory=list)
     events: list[EnrollmentEvent] = field(default_factory=list)
-    emails: list[tuple[str, HealthState, object]] = field(default_factory=list)
+    emails: list[tuple[str, OpenState, object]] = field(default_factory=list)
     waiting: int = 0
     removed: int = 0
 
@@ -117,13 +147,13 @@ def close_day_chunk(
         chunk = StoreAccount.objects.filter(
             marketplace=marketplace, id__range=(first_id, last_id), opened_on__lte=day
         )
-        states = _lock_open_states(marketplace, chunk, day)
+        states = _lock_open_states(marketplace, chunk, day, (first_id, last_id))
         if not states:
             return _counts(0, ChunkResult(), emails=0)
         inputs = _load_inputs(marketplace, day, chunk, states)
         result = ChunkResult()
         for state in states:
-            _close_one(state, day, inputs, result)
+            _close_one(state, marketplace, day, inputs, result)
         emails = _write(marketplace, day, states, result)
     return _counts(len(states), result, emails=emails)
 
@@ -145,36 +175,82 @@ def _counts(closed: int, result: ChunkResult, *, emails: int) -> dict[str, int]:
 # ---------------------------------------------------------------------------------------------
 
 
+# The values read per open state, in OpenState's order (the contact's validity comes last).
+_OPEN_STATE_VALUES = (
+    "store_account_id",
+    "last_closed_day",
+    "orders_in_window",
+    "days_on_record",
+    "below_mask",
+    "status",
+    "failing",
+    "first_qualifying_day",
+    "enrolled",
+    "enrolled_since",
+    "barred",
+    "contact_reminded_on",
+    "store_account__seller_id",
+    "store_account__plan",
+    "store_account__status",
+    "store_account__seller__emergency_contact__is_dialable",
+)
+_CONTACT = "store_account__seller__emergency_contact"
+
+
 def _lock_open_states(
-    marketplace: Marketplace, accounts: QuerySet[StoreAccount], day: dt.date
-) -> list[HealthState]:
-    """The states still to close for `day`, locked; rows another run holds are left to it."""
+    marketplace: Marketplace,
+    accounts: QuerySet[StoreAccount],
+    day: dt.date,
+    id_range: tuple[int, int],
+) -> list[OpenState]:
+    """The states still to close for `day`, locked, with their accounts' and contacts' facts."""
     missing = list(accounts.filter(health__isnull=True).values_list("id", flat=True))
     if missing:
         HealthState.objects.bulk_create(
             [HealthState(store_account_id=pk) for pk in missing], ignore_conflicts=True
         )
-    states = list(
-        HealthState.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("store_account")
-        .filter(store_account__in=accounts)
+    rows = (
+        # Decision: plain FOR UPDATE, not SKIP LOCKED. A chunk runs once at a time (run_chunk
+        # locks it), so the only other lockers are a seller's or specialist's one-account writes:
+        # waiting for them closes every account now instead of leaving some for a retry. A row
+        # that such a write has just closed is re-checked and left out.
+        HealthState.objects.select_for_update(of=("self",))
+        .filter(
+            store_account__marketplace=marketplace,
+            store_account__id__range=id_range,
+            store_account__opened_on__lte=day,
+        )
         .filter(Q(last_closed_day__isnull=True) | Q(last_closed_day__lt=day))
         .order_by("store_account_id")
+        .values_list(
+            *_OPEN_STATE_VALUES,
+            # The number itself only where its validity was never stored (rows written in bulk).
+            Case(
+                When(
+                    **{f"{_CONTACT}__is_dialable__isnull": True},
+                    then=Cast(f"{_CONTACT}__phone", CharField()),
+                ),
+                default=None,
+            ),
+        )
     )
-    for state in states:
-        # Every account of the chunk is in this marketplace: share the one instance.
-        state.store_account.marketplace = marketplace
-    return states
+    return [
+        OpenState(*row[:-2], has_valid_contact=_contact_valid(row[-2], row[-1])) for row in rows
+    ]
+
+
+def _contact_valid(dialable: bool | None, unjudged_phone: str | None) -> bool:
+    return dialable if dialable is not None else phone_is_valid(unjudged_phone or "")
 
 
 def _load_inputs(
     marketplace: Marketplace,
     day: dt.date,
     chunk: QuerySet[StoreAccount],
-    states: list[HealthState],
+    states: list[OpenState],
 ) -> ChunkInputs:
-    """The chunk's orders, violations and contacts. Filters select by the chunk (a subquery),
-    not by lists of ids, which cost more to build than to run on big chunks."""
+    """The chunk's orders and violations. Filters select by the chunk (a subquery), not by lists
+    of ids, which cost more to build than to run on big chunks."""
     leaving_day = day - dt.timedelta(days=WINDOW_DAYS)
     entering: dict[int, int] = {}
     leaving: dict[int, int] = {}
@@ -187,17 +263,10 @@ def _load_inputs(
         orders_leaving=leaving,
         window_orders=_window_orders_after_gap(day, states),
         violations=_violations(marketplace, day, chunk, states),
-        valid_contact={
-            seller_id
-            for seller_id, phone in EmergencyContact.objects.filter(
-                seller__in=chunk.values("seller_id")
-            ).values_list("seller_id", Cast("phone", CharField()))
-            if phone_is_valid(phone)
-        },
     )
 
 
-def _window_orders_after_gap(day: dt.date, states: list[HealthState]) -> dict[int, int]:
+def _window_orders_after_gap(day: dt.date, states: list[OpenState]) -> dict[int, int]:
     """The full window sum for accounts that cannot roll from yesterday (first close, or a gap
     in closing); rare, so summing their window here keeps the usual cost per day constant."""
     yesterday = day - dt.timedelta(days=1)
@@ -222,11 +291,11 @@ def _violations(
     marketplace: Marketplace,
     day: dt.date,
     chunk: QuerySet[StoreAccount],
-    states: list[HealthState],
+    states: list[OpenState],
 ) -> dict[int, list[ViolationFacts]]:
     """Violations that can be active on `day` for each account: its own store-scope ones and
     its seller's account-wide ones (a seller has one store account per marketplace)."""
-    by_seller = {state.store_account.seller_id: state.store_account_id for state in states}
+    by_seller = {state.seller_id: state.store_account_id for state in states}
     day_ends = _local_midnight(marketplace, day + dt.timedelta(days=1))
     oldest = _local_midnight(marketplace, day - dt.timedelta(days=WINDOW_DAYS - 1))
     rows = (
@@ -273,8 +342,13 @@ def _violations(
 # ---------------------------------------------------------------------------------------------
 
 
-def _close_one(state: HealthState, day: dt.date, inputs: ChunkInputs, result: ChunkResult) -> None:
-    account = state.store_account
+def _close_one(
+    state: OpenState,
+    marketplace: Marketplace,
+    day: dt.date,
+    inputs: ChunkInputs,
+    result: ChunkResult,
+) -> None:
     pk = state.store_account_id
     if state.last_closed_day == day - dt.timedelta(days=1):
         orders = roll_orders(
@@ -286,11 +360,10 @@ def _close_one(state: HealthState, day: dt.date, inputs: ChunkInputs, result: Ch
         orders = inputs.window_orders[pk]
     ahr = compute_ahr(orders_in_window=orders, violations=inputs.violations.get(pk, ()), day=day)
     window = rating_window(state).advance(day, ahr)
-    has_contact = account.seller_id in inputs.valid_contact
     decision = decide_day(
         enrolled=state.enrolled,
         window=window,
-        facts=account_facts(account, state, has_valid_contact=has_contact),
+        facts=_account_facts(state, marketplace),
         day=day,
     )
     state.last_closed_day = day
@@ -299,23 +372,35 @@ def _close_one(state: HealthState, day: dt.date, inputs: ChunkInputs, result: Ch
     state.days_on_record = window.days_on_record
     state.below_mask = mask_to_bytes(window.below_mask)
     result.ratings.append((pk, ahr))
-    _record_status(account, ahr, result)
+    _record_status(state, ahr, result)
     _apply_decision(state, day, decision, result)
 
 
-def _record_status(account: StoreAccount, ahr: int, result: ChunkResult) -> None:
+def _account_facts(state: OpenState, marketplace: Marketplace) -> AccountFacts:
+    """health.state.account_facts, from the values read with the open state."""
+    return AccountFacts(
+        professional=state.plan == SellingPlan.PROFESSIONAL,
+        has_valid_contact=state.has_valid_contact,
+        deactivated=state.store_status == StoreStatus.DEACTIVATED,
+        aha_available_from=marketplace.aha_available_from,
+        barred=state.barred,
+    )
+
+
+def _record_status(state: OpenState, ahr: int, result: ChunkResult) -> None:
+    pk = state.store_account_id
     if is_deactivation_level(ahr):
-        result.low_ahr.append(account.pk)
+        result.low_ahr.append(pk)
     # An enforcement decides DEACTIVATED; the AHR only moves between NORMAL and AT_RISK.
-    if account.status == StoreStatus.DEACTIVATED:
+    if state.store_status == StoreStatus.DEACTIVATED:
         return
     wanted = StoreStatus.AT_RISK if is_at_risk(ahr) else StoreStatus.NORMAL
-    if account.status != wanted:
-        (result.at_risk if wanted == StoreStatus.AT_RISK else result.normal).append(account.pk)
+    if state.store_status != wanted:
+        (result.at_risk if wanted == StoreStatus.AT_RISK else result.normal).append(pk)
 
 
 def _apply_decision(
-    state: HealthState, day: dt.date, decision: DayDecision, result: ChunkResult
+    state: OpenState, day: dt.date, decision: DayDecision, result: ChunkResult
 ) -> None:
     if decision.enroll:
         mark_enrolled(state, day)
@@ -342,7 +427,7 @@ def _apply_decision(
 
 
 def _event(
-    state: HealthState, kind: str, day: dt.date, reason: object | None = None
+    state: OpenState, kind: str, day: dt.date, reason: object | None = None
 ) -> EnrollmentEvent:
     return EnrollmentEvent(
         store_account_id=state.store_account_id, kind=kind, reason=reason or "", day=day
@@ -355,11 +440,14 @@ def _event(
 
 
 def _write(
-    marketplace: Marketplace, day: dt.date, states: list[HealthState], result: ChunkResult
+    marketplace: Marketplace, day: dt.date, states: list[OpenState], result: ChunkResult
 ) -> int:
     emails = _emails(marketplace, day, result)
-    _write_ratings(day, result.ratings)
-    _write_states(states)
+    if _is_postgres():
+        _copy_closed_states(states)
+    else:
+        _write_ratings(day, result.ratings)
+        _write_states(states)
     for status, ids in ((StoreStatus.AT_RISK, result.at_risk), (StoreStatus.NORMAL, result.normal)):
         if ids:
             StoreAccount.objects.filter(id__in=ids).exclude(status=StoreStatus.DEACTIVATED).update(
@@ -378,30 +466,30 @@ def _write(
 def _emails(marketplace: Marketplace, day: dt.date, result: ChunkResult) -> list[EmailDraft]:
     if not result.emails:
         return []
-    seller_ids = {state.store_account.seller_id for _kind, state, _reason in result.emails}
-    sellers = Seller.objects.in_bulk(seller_ids)
+    # The few accounts emailed tonight are loaded as models; the others never are.
+    accounts = StoreAccount.objects.select_related("seller").in_bulk(
+        {state.store_account_id for _kind, state, _reason in result.emails}
+    )
     reminded = _sellers_reminded_recently(result, day)
     emails = []
     for kind, state, reason in result.emails:
-        seller = sellers[state.store_account.seller_id]
+        account = accounts[state.store_account_id]
+        account.marketplace = marketplace
         if kind == EmailKind.CONTACT_NEEDED:
-            if seller.pk in reminded:
+            if state.seller_id in reminded:
                 continue
             state.contact_reminded_on = day
             emails.append(
                 contact_needed_email(
-                    seller=seller,
-                    store_account=state.store_account,
-                    marketplace=marketplace,
-                    day=day,
+                    seller=account.seller, store_account=account, marketplace=marketplace, day=day
                 )
             )
             continue
         emails.append(
             account_email(
                 kind=kind,
-                store_account=state.store_account,
-                seller=seller,
+                store_account=account,
+                seller=account.seller,
                 marketplace=marketplace,
                 day=day,
                 reason=reason,
@@ -419,7 +507,7 @@ def _sellers_reminded_recently(result: ChunkResult, day: dt.date) -> set[int]:
     since = day - CONTACT_REMINDER_INTERVAL
     return set(
         HealthState.objects.filter(
-            store_account__seller_id__in={s.store_account.seller_id for s in waiting},
+            store_account__seller_id__in={s.seller_id for s in waiting},
             contact_reminded_on__gt=since,
         )
         .exclude(store_account_id__in=[s.store_account_id for s in waiting])
@@ -431,53 +519,64 @@ def _is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _write_ratings(day: dt.date, ratings: list[tuple[int, int]]) -> None:
-    """Append the day's AHRs; a rating already recorded is never rewritten."""
-    table = connection.ops.quote_name(DailyRating._meta.db_table)
-    if not _is_postgres():
-        on = connection.ops.adapt_datefield_value(day)
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT OR IGNORE INTO {table} (store_account_id, day, ahr) "  # noqa: S608
-                "VALUES (%s, %s, %s)",
-                [(pk, on, ahr) for pk, ahr in ratings],
-            )
-        return
+def _copy_closed_states(states: list[OpenState]) -> None:
+    """Save the closed states and append the day's AHRs on PostgreSQL: the rows go in by COPY
+    (adapted in C) to a scratch table, then one UPDATE and one INSERT read it. Arrays bound as
+    parameters were adapted in Python, element by element, and cost more than the statements."""
+    columns = ("store_account_id", *STATE_FIELDS)
+    definition = ", ".join(
+        f"{name} {sql_type}" for name, sql_type in zip(columns, _STATE_SQL_TYPES, strict=True)
+    )
+    assignments = ", ".join(f"{name} = v.{name}" for name in STATE_FIELDS)
+    row_of = attrgetter(*columns)
+    states_table = connection.ops.quote_name(HealthState._meta.db_table)
+    ratings_table = connection.ops.quote_name(DailyRating._meta.db_table)
+    # Names, not data, are formatted into these statements.
     with connection.cursor() as cursor:
+        # Kept to the end of the transaction, which may close more than one chunk: the
+        # statement below empties it again.
         cursor.execute(
-            f"INSERT INTO {table} (store_account_id, day, ahr) "  # noqa: S608 - names, not data
-            "SELECT id, %s::date, ahr FROM unnest(%s::bigint[], %s::smallint[]) AS r(id, ahr) "
-            "ON CONFLICT DO NOTHING",
-            [day, [pk for pk, _ in ratings], [ahr for _, ahr in ratings]],
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_CLOSED} ({definition}) ON COMMIT DROP"
+        )
+        with cursor.copy(f"COPY {_CLOSED} ({', '.join(columns)}) FROM STDIN") as copy:
+            for state in states:
+                copy.write_row(row_of(state))
+        # One statement: the ratings (a rating already recorded is never rewritten), the states,
+        # and the scratch rows cleared; every part sees the rows as copied.
+        cursor.execute(
+            f"WITH ratings AS (INSERT INTO {ratings_table} (store_account_id, day, ahr) "  # noqa: S608
+            f"SELECT store_account_id, last_closed_day, ahr FROM {_CLOSED} "
+            "ON CONFLICT DO NOTHING), "
+            f"states AS (UPDATE {states_table} AS s SET {assignments} FROM {_CLOSED} AS v "
+            "WHERE s.store_account_id = v.store_account_id) "
+            f"DELETE FROM {_CLOSED}"
         )
 
 
-def _write_states(states: list[HealthState]) -> None:
-    """Save the closed states: one UPDATE ... FROM unnest on PostgreSQL."""
-    table = connection.ops.quote_name(HealthState._meta.db_table)
-    if not _is_postgres():
-        # bulk_update's CASE WHEN costs more to build than to run; a prepared UPDATE does not.
-        assignments = ", ".join(f"{name} = %s" for name in STATE_FIELDS)
-        rows = [[_sqlite_value(getattr(s, name)) for name in STATE_FIELDS] for s in states]
-        for row, state in zip(rows, states, strict=True):
-            row.append(state.store_account_id)
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {table} SET {assignments} WHERE store_account_id = %s",  # noqa: S608
-                rows,
-            )
-        return
-    columns = ", ".join(STATE_FIELDS)
-    assignments = ", ".join(f"{name} = v.{name}" for name in STATE_FIELDS)
-    arrays = ", ".join(f"%s::{sql_type}[]" for sql_type in ("bigint", *_STATE_SQL_TYPES))
-    values = [[s.store_account_id for s in states]]
-    values += [[_column_value(s, name) for s in states] for name in STATE_FIELDS]
+def _write_ratings(day: dt.date, ratings: list[tuple[int, int]]) -> None:
+    """Append the day's AHRs (SQLite); a rating already recorded is never rewritten."""
+    table = connection.ops.quote_name(DailyRating._meta.db_table)
+    on = connection.ops.adapt_datefield_value(day)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS s SET {assignments} "  # noqa: S608 - names, not data
-            f"FROM unnest({arrays}) AS v(store_account_id, {columns}) "
-            "WHERE s.store_account_id = v.store_account_id",
-            values,
+        cursor.executemany(
+            f"INSERT OR IGNORE INTO {table} (store_account_id, day, ahr) "  # noqa: S608
+            "VALUES (%s, %s, %s)",
+            [(pk, on, ahr) for pk, ahr in ratings],
+        )
+
+
+def _write_states(states: list[OpenState]) -> None:
+    """Save the closed states (SQLite): bulk_update's CASE WHEN costs more to build than to run;
+    a prepared UPDATE does not."""
+    table = connection.ops.quote_name(HealthState._meta.db_table)
+    assignments = ", ".join(f"{name} = %s" for name in STATE_FIELDS)
+    rows = [[_sqlite_value(getattr(s, name)) for name in STATE_FIELDS] for s in states]
+    for row, state in zip(rows, states, strict=True):
+        row.append(state.store_account_id)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET {assignments} WHERE store_account_id = %s",  # noqa: S608
+            rows,
         )
 
 
@@ -486,8 +585,3 @@ def _sqlite_value(value: object) -> object:
         return connection.ops.adapt_datefield_value(value)
     # Choices are str subclasses; the driver wants plain values.
     return str(value) if isinstance(value, str) else value
-
-
-def _column_value(state: HealthState, name: str) -> object:
-    value = getattr(state, name)
-    return bytes(value) if name == "below_mask" else value

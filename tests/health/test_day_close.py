@@ -323,6 +323,31 @@ def test_an_eligible_account_without_a_contact_waits_and_is_reminded_at_most_eve
     ]
 
 
+@pytest.mark.parametrize(("phone", "enrolls"), [(PHONE, True), ("+48 000 000 000", False)])
+def test_a_contact_written_in_bulk_without_a_judgement_is_judged_by_its_number(
+    phone: str, *, enrolls: bool
+) -> None:
+    account = pro_account(contact=False)
+    EmergencyContact.objects.bulk_create([EmergencyContact(seller=account.seller, phone=phone)])
+    assert EmergencyContact.objects.get(seller=account.seller).is_dialable is None
+    steady_orders(account)
+
+    close_days(account, 0, WINDOW_DAYS - 1)
+
+    assert state_of(account).enrolled is enrolls
+
+
+def test_the_close_reads_the_judgement_stored_with_the_contact() -> None:
+    account = pro_account()
+    # Decision: the judgement made when the number was saved is what counts at night.
+    EmergencyContact.objects.filter(seller=account.seller).update(is_dialable=False)
+    steady_orders(account)
+
+    close_days(account, 0, WINDOW_DAYS - 1)
+
+    assert state_of(account).status == EligibilityStatus.WAITING_FOR_CONTACT
+
+
 def test_a_seller_reminded_through_another_marketplace_is_not_reminded_again() -> None:
     seller = make_seller()
     poland = pro_account(seller=seller)
