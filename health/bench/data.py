@@ -17,6 +17,7 @@ from django.db import connection
 
 from health.eligibility import REQUIRED_DAYS_ON_RECORD
 from health.rating import WINDOW_DAYS
+from health.services.pipeline import prepare_history_partitions
 from health.state import mask_to_bytes
 
 MARKETPLACE = "PL"
@@ -54,6 +55,8 @@ def build(
 ) -> BenchData:
     """Load `accounts` store accounts with `history_days` of stored history before the day."""
     opened_on = first_open_day - dt.timedelta(days=max(history_days, WINDOW_DAYS) + 1)
+    # Every month the history, the orders leaving the window and the closed days fall in.
+    _prepare_months(opened_on - dt.timedelta(days=WINDOW_DAYS), first_open_day)
     _copy(
         "accounts_seller",
         ("id", "name", "email", "language", "created_at"),
@@ -63,7 +66,7 @@ def build(
     )
     _copy(
         "accounts_emergencycontact",
-        ("seller_id", "phone", "updated_at"),
+        ("seller_id", "phone", "is_dialable", "updated_at"),
         _contacts(accounts),
         accounts,
         progress("Emergency contacts", accounts),
@@ -115,6 +118,7 @@ def add_history(
     (so more history can be added further back later)."""
     last = first_open_day - dt.timedelta(days=1 + skip_days)
     history = [last - dt.timedelta(days=n) for n in range(days)]
+    _prepare_months(history[-1], last)
     # The AHR depends on the account only, so each day is the same text with another date.
     _copy_days(
         "health_dailyrating",
@@ -124,6 +128,14 @@ def add_history(
         progress(f"Ratings ({days} days)", accounts * len(history)),
     )
     _copy_orders(accounts, history, progress)
+
+
+def _prepare_months(first: dt.date, last: dt.date) -> None:
+    """The month partitions from `first` to a month after `last`, as the pipeline makes them."""
+    month = first.replace(day=1)
+    while month <= last + dt.timedelta(days=31):
+        prepare_history_partitions(day=month)
+        month = (month + dt.timedelta(days=31)).replace(day=1)
 
 
 def _copy_orders(
@@ -187,7 +199,8 @@ def _contacts(accounts: int) -> Iterator[tuple]:
     updated = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     for pk in range(1, accounts + 1):
         if account_kind(pk) != "no_contact":
-            yield pk, f"+48512{pk % 1_000_000:06d}", updated
+            # Every number is a valid Polish mobile, judged as set_emergency_contact would.
+            yield pk, f"+48512{pk % 1_000_000:06d}", True, updated
 
 
 def _store_accounts(accounts: int, opened_on: dt.date) -> Iterator[tuple]:

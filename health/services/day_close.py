@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 
 from django.db import connection, transaction
-from django.db.models import CharField, Q, QuerySet, Sum, When
-from django.db.models.expressions import Case
-from django.db.models.functions import Cast
+from django.db.models import Q, QuerySet, Sum
 
 from accounts.models import Marketplace, SellingPlan, StoreAccount, StoreStatus
 from health.eligibility import (
@@ -175,28 +173,6 @@ def _counts(closed: int, result: ChunkResult, *, emails: int) -> dict[str, int]:
 # ---------------------------------------------------------------------------------------------
 
 
-# The values read per open state, in OpenState's order (the contact's validity comes last).
-_OPEN_STATE_VALUES = (
-    "store_account_id",
-    "last_closed_day",
-    "orders_in_window",
-    "days_on_record",
-    "below_mask",
-    "status",
-    "failing",
-    "first_qualifying_day",
-    "enrolled",
-    "enrolled_since",
-    "barred",
-    "contact_reminded_on",
-    "store_account__seller_id",
-    "store_account__plan",
-    "store_account__status",
-    "store_account__seller__emergency_contact__is_dialable",
-)
-_CONTACT = "store_account__seller__emergency_contact"
-
-
 def _lock_open_states(
     marketplace: Marketplace,
     accounts: QuerySet[StoreAccount],
@@ -204,39 +180,64 @@ def _lock_open_states(
     id_range: tuple[int, int],
 ) -> list[OpenState]:
     """The states still to close for `day`, locked, with their accounts' and contacts' facts."""
-    missing = list(accounts.filter(health__isnull=True).values_list("id", flat=True))
+    # The states of the range, looked up by their own range: an anti-join on the store accounts
+    # alone walked every state from the first id.
+    with_state = HealthState.objects.filter(store_account__id__range=id_range)
+    missing = list(
+        accounts.exclude(pk__in=with_state.values("store_account_id")).values_list("id", flat=True)
+    )
     if missing:
         HealthState.objects.bulk_create(
             [HealthState(store_account_id=pk) for pk in missing], ignore_conflicts=True
         )
-    rows = (
-        # Decision: plain FOR UPDATE, not SKIP LOCKED. A chunk runs once at a time (run_chunk
-        # locks it), so the only other lockers are a seller's or specialist's one-account writes:
-        # waiting for them closes every account now instead of leaving some for a retry. A row
-        # that such a write has just closed is re-checked and left out.
-        HealthState.objects.select_for_update(of=("self",))
-        .filter(
-            store_account__marketplace=marketplace,
-            store_account__id__range=id_range,
-            store_account__opened_on__lte=day,
-        )
-        .filter(Q(last_closed_day__isnull=True) | Q(last_closed_day__lt=day))
-        .order_by("store_account_id")
-        .values_list(
-            *_OPEN_STATE_VALUES,
-            # The number itself only where its validity was never stored (rows written in bulk).
-            Case(
-                When(
-                    **{f"{_CONTACT}__is_dialable__isnull": True},
-                    then=Cast(f"{_CONTACT}__phone", CharField()),
-                ),
-                default=None,
-            ),
-        )
-    )
+    sql = _OPEN_STATES_SQL if _is_postgres() else _OPEN_STATES_SQL.replace("FOR UPDATE OF s", "")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*id_range, *id_range, marketplace.code, day, day])
+        rows = cursor.fetchall() if _is_postgres() else map(_from_sqlite, cursor.fetchall())
     return [
         OpenState(*row[:-2], has_valid_contact=_contact_valid(row[-2], row[-1])) for row in rows
     ]
+
+
+# Positions of the dates and booleans in a row of _OPEN_STATES_SQL: SQLite's declared-type
+# converters do not always reach raw queries, so plain text and integers are turned back here.
+_DATE_COLUMNS = (1, 7, 9, 11)
+_BOOLEAN_COLUMNS = (8, 10, 15)
+
+
+def _from_sqlite(row: tuple) -> list:
+    values = list(row)
+    for n in _DATE_COLUMNS:
+        if isinstance(values[n], str):
+            values[n] = dt.date.fromisoformat(values[n])
+    for n in _BOOLEAN_COLUMNS:
+        if isinstance(values[n], int):
+            values[n] = bool(values[n])
+    return values
+
+
+# The open states of a chunk with their accounts' and contacts' facts, in OpenState's order (the
+# contact's stored judgement last, then its number where none was stored: rows written in bulk).
+# Written out so that both sides of the join carry the id range: the planner keeps to the chunk
+# instead of hashing whole tables, whose size grows with the marketplace.
+# Decision: plain FOR UPDATE, not SKIP LOCKED. A chunk runs once at a time (run_chunk locks it),
+# so the only other lockers are a seller's or specialist's one-account writes: waiting for them
+# closes every account now instead of leaving some for a retry. A row such a write has just
+# closed is re-checked and left out.
+_OPEN_STATES_SQL = """
+SELECT s.store_account_id, s.last_closed_day, s.orders_in_window, s.days_on_record, s.below_mask,
+       s.status, s.failing, s.first_qualifying_day, s.enrolled, s.enrolled_since, s.barred,
+       s.contact_reminded_on, a.seller_id, a.plan, a.status, c.is_dialable,
+       CASE WHEN c.is_dialable IS NULL THEN c.phone END
+FROM health_healthstate s
+JOIN accounts_storeaccount a ON a.id = s.store_account_id
+LEFT JOIN accounts_emergencycontact c ON c.seller_id = a.seller_id
+WHERE s.store_account_id BETWEEN %s AND %s AND a.id BETWEEN %s AND %s
+  AND a.marketplace_id = %s AND a.opened_on <= %s
+  AND (s.last_closed_day IS NULL OR s.last_closed_day < %s)
+ORDER BY s.store_account_id
+FOR UPDATE OF s
+"""
 
 
 def _contact_valid(dialable: bool | None, unjudged_phone: str | None) -> bool:
@@ -254,8 +255,11 @@ def _load_inputs(
     leaving_day = day - dt.timedelta(days=WINDOW_DAYS)
     entering: dict[int, int] = {}
     leaving: dict[int, int] = {}
+    # By the id range, not the chunk's subquery: an index range scan instead of a scan of whole
+    # days. Ids of other marketplaces in the range are simply never looked up.
+    first_id, last_id = states[0].store_account_id, states[-1].store_account_id
     for pk, on, orders in DailyOrders.objects.filter(
-        store_account__in=chunk, day__in=[day, leaving_day]
+        store_account__id__range=(first_id, last_id), day__in=[day, leaving_day]
     ).values_list("store_account_id", "day", "orders"):
         (entering if on == day else leaving)[pk] = orders
     return ChunkInputs(

@@ -20,7 +20,15 @@ from django.utils import timezone
 
 from accounts.models import Marketplace, StoreAccount
 from health.eligibility import STALE_CLOSE_AFTER
-from health.models import DayCloseChunk, DayCloseRun, EmailKind, RunStatus
+from health.models import (
+    DailyOrders,
+    DailyRating,
+    DayCloseChunk,
+    DayCloseRun,
+    EmailKind,
+    HealthState,
+    RunStatus,
+)
 from health.services.outbox import queue_email
 
 # A chunk handed to the queue that is still not done after this long is handed out again
@@ -99,6 +107,10 @@ def _may_start(marketplace_code: str, day: dt.date) -> bool:
 
 
 def _create_run(marketplace_code: str, day: dt.date, now: dt.datetime) -> DayCloseRun:
+    # The month of the day and the next one, before anything is written there: the night's
+    # rows then never land in the default partition.
+    prepare_history_partitions(day=day)
+    prepare_history_partitions(day=_next_month(day))
     ranges = store_account_id_ranges(marketplace_code, settings.DAY_CLOSE_CHUNK_SIZE)
     run = DayCloseRun.objects.create(
         marketplace_id=marketplace_code, day=day, started_at=now, chunks_total=len(ranges)
@@ -107,6 +119,52 @@ def _create_run(marketplace_code: str, day: dt.date, now: dt.datetime) -> DayClo
         DayCloseChunk(run=run, first_id=first, last_id=last) for first, last in ranges
     )
     return run
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def prepare_history_partitions(*, day: dt.date) -> None:
+    """Create the month partition holding `day` of each history table (DailyRating,
+    DailyOrders), where PostgreSQL keeps them partitioned by month; rows that already went to the
+    default partition for that month move into it. Safe to repeat and to run concurrently."""
+    if connection.vendor != "postgresql":
+        return
+    first, following = day.replace(day=1), _next_month(day)
+    with transaction.atomic(), connection.cursor() as cursor:
+        for model in (DailyRating, DailyOrders):
+            table = model._meta.db_table
+            partition = f"{table}_p{first:%Y%m}"
+            cursor.execute(
+                "SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass(%s)", [table]
+            )
+            if cursor.fetchone() != (True,):
+                continue  # a plain table: nothing to prepare
+            # One creator at a time; the others then find the partition there.
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [table])
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [partition])
+            if cursor.fetchone()[0]:
+                continue
+            _create_partition(cursor, table, partition, first, following)
+
+
+def _create_partition(
+    cursor: object, table: str, partition: str, first: dt.date, following: dt.date
+) -> None:
+    # Names, not data, are formatted into these statements.
+    cursor.execute(
+        f"CREATE TABLE {partition} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+    )
+    cursor.execute(
+        f"WITH moved AS (DELETE FROM {table}_default WHERE day >= %s AND day < %s "  # noqa: S608
+        f"RETURNING *) INSERT INTO {partition} SELECT * FROM moved",
+        [first, following],
+    )
+    cursor.execute(
+        f"ALTER TABLE {table} ATTACH PARTITION {partition} FOR VALUES FROM (%s) TO (%s)",
+        [first, following],
+    )
 
 
 def store_account_id_ranges(marketplace_code: str, size: int) -> list[tuple[int, int]]:
@@ -140,21 +198,26 @@ def run_chunk(*, marketplace_code: str, day: dt.date, first_id: int, last_id: in
             marketplace_code=marketplace_code, day=day, first_id=first_id, last_id=last_id
         )
         if _accounts_left_open(marketplace_code, day, first_id, last_id):
-            # The day close skips store accounts locked elsewhere at that moment; marking the
-            # chunk done would leave their day unclosed forever, so undo it and try again.
+            # A safety net: the day close waits for store accounts locked elsewhere, so none
+            # should be left; marking the chunk done would leave their day unclosed forever.
             raise ChunkIncompleteError(f"{marketplace_code} {day} [{first_id}..{last_id}]")
         return record_chunk_done(chunk=chunk, counts=counts)
 
 
 class ChunkIncompleteError(Exception):
-    """Some store accounts of a chunk were not closed (locked elsewhere); retry the chunk."""
+    """Some store accounts of a chunk were not closed; retry the chunk."""
 
 
 def _accounts_left_open(marketplace_code: str, day: dt.date, first_id: int, last_id: int) -> bool:
+    # The closed states are looked up by their own id range: a join walked every state from the
+    # first id.
+    closed = HealthState.objects.filter(
+        store_account__id__range=(first_id, last_id), last_closed_day__gte=day
+    )
     return (
         StoreAccount.objects.in_marketplace(marketplace_code)
         .filter(id__range=(first_id, last_id), opened_on__lte=day)
-        .filter(Q(health__last_closed_day__isnull=True) | Q(health__last_closed_day__lt=day))
+        .exclude(pk__in=closed.values("store_account_id"))
         .exists()
     )
 

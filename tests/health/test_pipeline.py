@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from accounts.models import Marketplace
 from aha_site.celery import app
@@ -268,3 +269,39 @@ def test_the_benchmark_refuses_anything_but_postgresql() -> None:
         pytest.skip("checks the message shown without PostgreSQL")
     with pytest.raises(CommandError, match="needs PostgreSQL"):
         call_command("bench_day_close", accounts=10)
+
+
+def rows_in(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - a test's own table name
+        return cursor.fetchone()[0]
+
+
+def partition_exists(name: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+        return cursor.fetchone()[0]
+
+
+def test_a_new_month_partition_takes_the_rows_already_in_the_default_one(postgres) -> None:
+    account = make_store_account(seller=make_seller())
+    DailyRating.objects.create(store_account=account, day=dt.date(2031, 3, 3), ahr=250)
+    assert rows_in("health_dailyrating_default") == 1
+
+    pipeline.prepare_history_partitions(day=dt.date(2031, 3, 31))
+    pipeline.prepare_history_partitions(day=dt.date(2031, 3, 1))  # again: nothing to do
+    DailyRating.objects.create(store_account=account, day=dt.date(2031, 3, 4), ahr=251)
+
+    assert rows_in("health_dailyrating_default") == 0
+    assert rows_in("health_dailyrating_p203103") == 2
+    assert DailyRating.objects.filter(store_account=account).count() == 2
+
+
+def test_starting_a_day_prepares_its_month_and_the_next_for_the_history(postgres) -> None:
+    make_store_account(seller=make_seller(), marketplace="PL")
+
+    pipeline.start_day_close(marketplace_code="PL", day=dt.date(2031, 12, 31))
+
+    for table in ("health_dailyrating", "health_dailyorders"):
+        assert partition_exists(f"{table}_p203112")
+        assert partition_exists(f"{table}_p203201")
