@@ -4,8 +4,6 @@ page without JavaScript. Screenshots go to screenshots/ at the repository root."
 
 from __future__ import annotations
 
-import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from health.services.callbacks import claim_callback
+from tests.browser.chromium import CHROMIUM_ARGS
 from tests.builders import (
     PASSWORD,
     make_seller,
@@ -22,32 +21,9 @@ from tests.builders import (
 )
 from tests.health.dashboard_data import add_history, add_violations, open_case
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls here are still sync.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = Path(settings.BASE_DIR) / "screenshots"
-
-
-def free_port(first: int = 8100, last: int = 8199) -> int:
-    for port in range(first, last + 1):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError("no free port for the live server")
-
-
-os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", f"localhost:{free_port()}")
 
 
 @pytest.fixture

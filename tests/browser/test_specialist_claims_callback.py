@@ -3,15 +3,13 @@ and the seller's dashboard shows it claimed without a reload."""
 
 from __future__ import annotations
 
-import os
-import socket
-
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from accounts import two_factor
 from health.models import CallbackRequest, CallbackStatus
+from tests.browser.chromium import CHROMIUM_ARGS
 from tests.builders import (
     PASSWORD,
     make_seller,
@@ -20,30 +18,6 @@ from tests.builders import (
     make_store_account,
 )
 from tests.security.two_factor import confirmed_device
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls here are still sync.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def free_port(first: int = 8200, last: int = 8299) -> int:
-    for port in range(first, last + 1):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError("no free port for the live server")
-
-
-os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", f"localhost:{free_port()}")
 
 
 def sign_in(page, url: str, username: str) -> None:
