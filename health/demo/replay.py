@@ -34,10 +34,7 @@ from django.utils import timezone
 from accounts.models import EmergencyContact, Marketplace, StoreAccount, StoreStatus
 from health.eligibility import (
     CONTACT_REMINDER_INTERVAL,
-    DayDecision,
     RemovalReason,
-    decide_day,
-    should_remind_about_contact,
 )
 from health.models import (
     DailyOrders,
@@ -55,19 +52,16 @@ from health.rating import (
     WINDOW_DAYS,
     Severity,
     ViolationFacts,
-    compute_ahr,
     is_at_risk,
     roll_orders,
 )
-from health.services.day_close import STATE_FIELDS
+from health.services.day_close import STATE_FIELDS, AccountDay, close_account_day
 from health.services.enrollment import (
     account_email,
-    apply_eligibility,
     contact_needed_email,
-    mark_enrolled,
 )
 from health.services.outbox import EmailDraft, queue_emails
-from health.state import account_facts, mask_to_bytes, phone_is_valid, rating_window
+from health.state import account_facts, phone_is_valid
 
 BATCH = 5000
 
@@ -249,51 +243,33 @@ def _close_account_day(
         )
     else:
         in_window = _window_sum(orders, day)
-    violations = replay.violations.get(account.id, ())
-    ahr = compute_ahr(orders_in_window=in_window, violations=violations, day=day)
-    window = rating_window(state).advance(day, ahr)
     has_contact = account.seller_id in replay.valid_contact
-    facts = account_facts(account, state, has_valid_contact=has_contact)
-    decision = decide_day(enrolled=state.enrolled, window=window, facts=facts, day=day)
-    state.last_closed_day, state.ahr, state.orders_in_window = day, ahr, in_window
-    state.days_on_record = window.days_on_record
-    state.below_mask = mask_to_bytes(window.below_mask)
-    replay.ratings.append((account.id, day, ahr))
+    step = close_account_day(
+        state,
+        day=day,
+        orders_in_window=in_window,
+        violations=replay.violations.get(account.id, ()),
+        facts=account_facts(account, state, has_valid_contact=has_contact),
+    )
+    replay.ratings.append((account.id, day, step.ahr))
     if account.status != StoreStatus.DEACTIVATED:
         # An enforcement decides DEACTIVATED; the AHR only moves between NORMAL and AT_RISK.
-        account.status = StoreStatus.AT_RISK if is_at_risk(ahr) else StoreStatus.NORMAL
-    _apply_decision(replay, state, marketplace, day, decision)
+        account.status = StoreStatus.AT_RISK if is_at_risk(step.ahr) else StoreStatus.NORMAL
+    _record_decision(replay, state, marketplace, day, step)
 
 
-def _apply_decision(
-    replay: Replay,
-    state: HealthState,
-    marketplace: Marketplace,
-    day: dt.date,
-    decision: DayDecision,
+def _record_decision(
+    replay: Replay, state: HealthState, marketplace: Marketplace, day: dt.date, step: AccountDay
 ) -> None:
+    decision = step.decision
     if decision.enroll:
-        mark_enrolled(state, day)
         _event_and_email(replay, state, marketplace, day, EnrollmentEventKind.ENROLLED)
         return
     if decision.remove is not None:
-        state.enrolled = False
-        state.enrolled_since = None
         _event_and_email(
             replay, state, marketplace, day, EnrollmentEventKind.REMOVED, decision.remove
         )
-        if decision.eligibility is not None and decision.eligibility.waiting_for_contact:
-            # As the day close: the "AHA lost" email already asks for a contact.
-            state.contact_reminded_on = day
-    if decision.eligibility is None:
-        return
-    apply_eligibility(state, decision.eligibility)
-    remind = should_remind_about_contact(state.contact_reminded_on, day)
-    if (
-        decision.waiting_for_contact
-        and remind
-        and not _seller_reminded_recently(replay, state, day)
-    ):
+    if step.remind_about_contact and not _seller_reminded_recently(replay, state, day):
         state.contact_reminded_on = day
         account = state.store_account
         replay.emails.append(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import attrgetter
 
@@ -362,22 +363,63 @@ def _close_one(
         )
     else:
         orders = inputs.window_orders[pk]
-    ahr = compute_ahr(orders_in_window=orders, violations=inputs.violations.get(pk, ()), day=day)
-    window = rating_window(state).advance(day, ahr)
-    decision = decide_day(
-        enrolled=state.enrolled,
-        window=window,
-        facts=_account_facts(state, marketplace),
+    step = close_account_day(
+        state,
         day=day,
+        orders_in_window=orders,
+        violations=inputs.violations.get(pk, ()),
+        facts=_account_facts(state, marketplace),
     )
+    result.ratings.append((pk, step.ahr))
+    _record_status(state, step.ahr, result)
+    _record_decision(state, day, step, result)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountDay:
+    """What closing one store account's day decided (the state already holds the outcome)."""
+
+    ahr: int
+    decision: DayDecision
+    remind_about_contact: bool
+
+
+def close_account_day(
+    state: OpenState | HealthState,
+    *,
+    day: dt.date,
+    orders_in_window: int,
+    violations: Iterable[ViolationFacts],
+    facts: AccountFacts,
+) -> AccountDay:
+    """Close `day` for one store account: its AHR, window and enrollment, written into `state`.
+
+    The one per-account step of the nightly close; the demo's history replay calls it too."""
+    ahr = compute_ahr(orders_in_window=orders_in_window, violations=violations, day=day)
+    window = rating_window(state).advance(day, ahr)
+    decision = decide_day(enrolled=state.enrolled, window=window, facts=facts, day=day)
     state.last_closed_day = day
     state.ahr = ahr
-    state.orders_in_window = orders
+    state.orders_in_window = orders_in_window
     state.days_on_record = window.days_on_record
     state.below_mask = mask_to_bytes(window.below_mask)
-    result.ratings.append((pk, ahr))
-    _record_status(state, ahr, result)
-    _apply_decision(state, day, decision, result)
+    if decision.enroll:
+        mark_enrolled(state, day)
+        return AccountDay(ahr, decision, remind_about_contact=False)
+    if decision.remove is not None:
+        state.enrolled = False
+        state.enrolled_since = None
+        if decision.eligibility is not None and decision.eligibility.waiting_for_contact:
+            # Decision: the "AHA lost" email already asks for a contact; the 30-day reminder
+            # interval counts from it.
+            state.contact_reminded_on = day
+    if decision.eligibility is None:
+        return AccountDay(ahr, decision, remind_about_contact=False)
+    apply_eligibility(state, decision.eligibility)
+    remind = decision.waiting_for_contact and should_remind_about_contact(
+        state.contact_reminded_on, day
+    )
+    return AccountDay(ahr, decision, remind_about_contact=remind)
 
 
 def _account_facts(state: OpenState, marketplace: Marketplace) -> AccountFacts:
@@ -403,30 +445,19 @@ def _record_status(state: OpenState, ahr: int, result: ChunkResult) -> None:
         (result.at_risk if wanted == StoreStatus.AT_RISK else result.normal).append(pk)
 
 
-def _apply_decision(
-    state: OpenState, day: dt.date, decision: DayDecision, result: ChunkResult
-) -> None:
+def _record_decision(state: OpenState, day: dt.date, step: AccountDay, result: ChunkResult) -> None:
+    decision = step.decision
     if decision.enroll:
-        mark_enrolled(state, day)
         result.events.append(_event(state, EnrollmentEventKind.ENROLLED, day))
         result.emails.append((EmailKind.ENROLLED, state, None))
         return
     if decision.remove is not None:
-        state.enrolled = False
-        state.enrolled_since = None
         result.removed += 1
         result.events.append(_event(state, EnrollmentEventKind.REMOVED, day, decision.remove))
         result.emails.append((EmailKind.REMOVED, state, decision.remove))
-        if decision.eligibility is not None and decision.eligibility.waiting_for_contact:
-            # Decision: the "AHA lost" email already asks for a contact; the 30-day reminder
-            # interval counts from it.
-            state.contact_reminded_on = day
-    if decision.eligibility is None:
-        return
-    apply_eligibility(state, decision.eligibility)
     if state.status == EligibilityStatus.WAITING_FOR_CONTACT:
         result.waiting += 1
-    if decision.waiting_for_contact and should_remind_about_contact(state.contact_reminded_on, day):
+    if step.remind_about_contact:
         result.emails.append((EmailKind.CONTACT_NEEDED, state, None))
 
 
