@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -37,6 +38,25 @@ class ServerOptions:
     workers: int = 2
     threads: int = 4
     port: int | None = None
+
+
+def add_server_arguments(parser: Any) -> None:
+    """The gunicorn flags the load test and the dashboard benchmark share."""
+    defaults = ServerOptions()
+    parser.add_argument(
+        "--workers", type=int, default=defaults.workers, help="gunicorn worker processes."
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=defaults.threads,
+        help="Threads per worker (>1: gthread workers).",
+    )
+
+
+def server_options(options: dict[str, Any]) -> ServerOptions:
+    """ServerOptions from the parsed --workers and --threads."""
+    return ServerOptions(workers=int(options["workers"]), threads=int(options["threads"]))
 
 
 @dataclass

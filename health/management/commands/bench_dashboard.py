@@ -19,8 +19,6 @@ from health.loadtest.http import HttpClient
 from health.loadtest.stats import Recorder
 from health.management.commands.bench_day_close import scratch_database
 
-DEFAULTS = servers.ServerOptions()
-
 # The goals of quality.md.
 GOAL_SHARE_OF_TRIVIAL = 0.35
 GOAL_P99_MS = 30.0
@@ -37,15 +35,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--clients", type=int, default=8, help="Concurrent clients.")
         parser.add_argument("--seconds", type=float, default=10, help="Seconds per view.")
-        parser.add_argument(
-            "--workers", type=int, default=DEFAULTS.workers, help="gunicorn worker processes."
-        )
-        parser.add_argument(
-            "--threads",
-            type=int,
-            default=DEFAULTS.threads,
-            help="Threads per worker (>1: gthread workers).",
-        )
+        servers.add_server_arguments(parser)
         parser.add_argument(
             "--profile", type=int, default=0, help="Also cProfile this many dashboard requests."
         )
@@ -58,9 +48,7 @@ class Command(BaseCommand):
                 "(it creates and drops its own scratch database on that server)."
             )
         clients, seconds = int(options["clients"]), float(options["seconds"])
-        server_options = servers.ServerOptions(
-            workers=int(options["workers"]), threads=int(options["threads"])
-        )
+        server_options = servers.server_options(options)
         secret_key = get_random_secret_key()
         with scratch_database(str(options["database"])):
             with override_settings(SECRET_KEY=secret_key):

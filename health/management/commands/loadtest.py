@@ -23,8 +23,6 @@ from health.loadtest.stats import Recorder
 from health.loadtest.verify import Verification, verify, wait_for_emails
 from health.management.commands.bench_day_close import scratch_database
 
-DEFAULTS = servers.ServerOptions()
-
 EMAIL_WAIT_SECONDS = 60
 
 
@@ -34,15 +32,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--sellers", type=int, default=200, help="Concurrent sellers.")
         parser.add_argument("--duration", type=float, default=60, help="Seconds of load.")
-        parser.add_argument(
-            "--workers", type=int, default=DEFAULTS.workers, help="gunicorn worker processes."
-        )
-        parser.add_argument(
-            "--threads",
-            type=int,
-            default=DEFAULTS.threads,
-            help="Threads per worker (>1: gthread workers).",
-        )
+        servers.add_server_arguments(parser)
         parser.add_argument("--database", default="aha_loadtest", help="Scratch database name.")
 
     def handle(self, *args: object, **options: object) -> None:
@@ -54,9 +44,7 @@ class Command(BaseCommand):
         count, seconds = int(options["sellers"]), float(options["duration"])
         if count < 1 or seconds <= 0:
             raise CommandError("--sellers and --duration must be positive.")
-        server_options = servers.ServerOptions(
-            workers=int(options["workers"]), threads=int(options["threads"])
-        )
+        server_options = servers.server_options(options)
         secret_key = get_random_secret_key()
         with scratch_database(str(options["database"])):
             # The sessions are signed with the key the server will run with.
