@@ -131,8 +131,16 @@ class DailyRating(models.Model):
 
     pk = models.CompositePrimaryKey("store_account_id", "day")
     # No index of its own: the primary key starts with it (one index less to write each night).
+    # No constraint in the database either (a decision): the only writer, the day close, inserts
+    # the ratings of HealthState rows, which have theirs, and store accounts are not deleted
+    # (a deletion still cascades here, through Django). Checking a million new rows a night
+    # against the store accounts cost more than writing them.
     store_account = models.ForeignKey(
-        StoreAccount, on_delete=models.CASCADE, related_name="+", db_index=False
+        StoreAccount,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     day = models.DateField()
     ahr = models.PositiveSmallIntegerField()

@@ -181,14 +181,16 @@ def store_account_id_ranges(marketplace_code: str, size: int) -> list[tuple[int,
 
 
 def run_chunk(*, marketplace_code: str, day: dt.date, first_id: int, last_id: int) -> bool:
-    """Close one chunk of a run exactly once; True when it was the run's last pending chunk."""
+    """Close one chunk of a run exactly once; True when no chunk of the run is pending any more
+    (more than one caller may see that: finishing the run is safe to repeat)."""
     from health.services.day_close import close_day_chunk
 
     with transaction.atomic():
         # The chunk's work and its "done" mark commit together: a worker killed half-way leaves
-        # nothing behind, and a second copy of the task waits here, then finds it done.
+        # nothing behind, and a second copy of the task waits here, then finds it done. Only the
+        # chunk's row is locked, never its run's: chunks of one run close side by side.
         chunk = (
-            DayCloseChunk.objects.select_for_update()
+            DayCloseChunk.objects.select_for_update(of=("self",))
             .filter(run__marketplace_id=marketplace_code, run__day=day, first_id=first_id)
             .first()
         )
@@ -201,7 +203,9 @@ def run_chunk(*, marketplace_code: str, day: dt.date, first_id: int, last_id: in
             # A safety net: the day close waits for store accounts locked elsewhere, so none
             # should be left; marking the chunk done would leave their day unclosed forever.
             raise ChunkIncompleteError(f"{marketplace_code} {day} [{first_id}..{last_id}]")
-        return record_chunk_done(chunk=chunk, counts=counts)
+        record_chunk_done(chunk=chunk, counts=counts)
+    # After the commit, so that the last chunk to commit sees every other one done.
+    return update_run_progress(run_id=chunk.run_id)
 
 
 class ChunkIncompleteError(Exception):
@@ -222,17 +226,23 @@ def _accounts_left_open(marketplace_code: str, day: dt.date, first_id: int, last
     )
 
 
-def record_chunk_done(*, chunk: DayCloseChunk, counts: dict[str, int]) -> bool:
-    """Mark a chunk done with its counts; True when no chunk of its run is pending any more."""
-    with transaction.atomic():
-        # Locking the run serialises the last chunks: exactly one of them sees none pending.
-        run = DayCloseRun.objects.select_for_update().get(pk=chunk.run_id)
-        chunk.done_at = timezone.now()
-        chunk.counts = counts
-        chunk.save(update_fields=["done_at", "counts"])
-        run.chunks_done = run.chunks.exclude(done_at=None).count()
-        run.save(update_fields=["chunks_done"])
-        return run.chunks_done >= run.chunks_total
+def record_chunk_done(*, chunk: DayCloseChunk, counts: dict[str, int]) -> None:
+    """Mark a chunk done with its counts, in the transaction that closed it."""
+    chunk.done_at = timezone.now()
+    chunk.counts = counts
+    chunk.save(update_fields=["done_at", "counts"])
+
+
+def update_run_progress(*, run_id: int) -> bool:
+    """Bring the run's count of done chunks up to date; True when none is pending any more.
+
+    Run in its own short transaction after a chunk commits: taking the run's row inside the
+    chunk's transaction would make every chunk of the run wait for the one before."""
+    chunks = DayCloseChunk.objects.filter(run_id=run_id)
+    done = chunks.exclude(done_at=None).count()
+    # Never backwards: a slower caller that counted fewer leaves the higher figure alone.
+    DayCloseRun.objects.filter(pk=run_id, chunks_done__lt=done).update(chunks_done=done)
+    return not chunks.pending().exists()
 
 
 def finish_day_close(*, marketplace_code: str, day: dt.date) -> DayCloseRun:

@@ -129,6 +129,7 @@ def test_chunks_not_done_are_handed_out_again_after_the_redispatch_delay(
     assert first is not None
     chunk = first.chunks_to_dispatch[0]
     pipeline.record_chunk_done(chunk=chunk, counts={"closed": 2})
+    pipeline.update_run_progress(run_id=chunk.run_id)
 
     later = started + pipeline.CHUNK_REDISPATCH_AFTER + dt.timedelta(seconds=1)
     again = pipeline.start_day_close(marketplace_code="PL", day=june(9), now=later)
@@ -144,13 +145,17 @@ def test_finish_waits_for_every_chunk_then_records_the_summed_counts(small_chunk
     assert run is not None
     chunks = run.chunks_to_dispatch
 
-    assert pipeline.record_chunk_done(chunk=chunks[0], counts={"closed": 2, "enrolled": 1}) is False
-    assert pipeline.record_chunk_done(chunk=chunks[1], counts={"closed": 2}) is False
+    def done(chunk: DayCloseChunk, counts: dict[str, int]) -> bool:
+        pipeline.record_chunk_done(chunk=chunk, counts=counts)
+        return pipeline.update_run_progress(run_id=chunk.run_id)
+
+    assert done(chunks[0], {"closed": 2, "enrolled": 1}) is False
+    assert done(chunks[1], {"closed": 2}) is False
     unfinished = pipeline.finish_day_close(marketplace_code="PL", day=june(9))
     assert unfinished.status == RunStatus.RUNNING
     assert unfinished.finished_at is None
 
-    assert pipeline.record_chunk_done(chunk=chunks[2], counts={"closed": 1, "enrolled": 1}) is True
+    assert done(chunks[2], {"closed": 1, "enrolled": 1}) is True
     done = pipeline.finish_day_close(marketplace_code="PL", day=june(9))
 
     assert done.status == RunStatus.DONE
