@@ -281,6 +281,10 @@ class DayDecision:
     waiting_for_contact: bool
 
 
+# The decision of most nights for an enrolled store account; one shared value, not one a night.
+STAYS_ENROLLED = DayDecision(enroll=False, remove=None, eligibility=None, waiting_for_contact=False)
+
+
 def decide_day(
     *, enrolled: bool, window: RatingWindow, facts: AccountFacts, day: date
 ) -> DayDecision:
@@ -289,9 +293,7 @@ def decide_day(
     if enrolled:
         reason = removal_reason(view, facts)
         if reason is None:
-            return DayDecision(
-                enroll=False, remove=None, eligibility=None, waiting_for_contact=False
-            )
+            return STAYS_ENROLLED
         # The progress figures go with the removal (how to regain AHA); re-enrolling waits for
         # a later close even if the account would qualify again today.
         return DayDecision(

@@ -111,7 +111,15 @@ class Violation(models.Model):
 
     class Meta:
         ordering = ["-detected_at"]
-        indexes = [models.Index(fields=["store_account", "detected_at"], name="violation_recent")]
+        indexes = [
+            models.Index(fields=["store_account", "detected_at"], name="violation_recent"),
+            # The few account-wide ones, which each night's close looks up by seller.
+            models.Index(
+                fields=["detected_at"],
+                condition=models.Q(scope=ViolationScope.ACCOUNT_WIDE),
+                name="violation_account_wide",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_category_display()} ({self.severity}) on {self.store_account}"

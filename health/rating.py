@@ -111,6 +111,9 @@ def volume_bonus(orders_in_window: int) -> int:
 def compute_ahr(*, orders_in_window: int, violations: Iterable[ViolationFacts], day: date) -> int:
     """The AHR of a store account on `day`, from 0 to 1000."""
     active = [violation for violation in violations if is_active(violation, day)]
+    if not active:
+        # Most store accounts, most nights: the bonus alone (bounded above by MAX_AHR).
+        return min(MAX_AHR, STARTING_AHR + volume_bonus(orders_in_window))
     if any(violation.severity == Severity.CRITICAL for violation in active):
         return MIN_AHR
     penalty = sum(violation_points(violation) for violation in active)

@@ -26,7 +26,7 @@ def mask_to_bytes(mask: int) -> bytes:
 
 def mask_from_bytes(stored: bytes | memoryview | None) -> int:
     """The below mask from its stored form (PostgreSQL hands back a memoryview)."""
-    return int.from_bytes(bytes(stored or b""), "little")
+    return int.from_bytes(stored or b"", "little")
 
 
 def rating_window(state: HealthState) -> RatingWindow:
