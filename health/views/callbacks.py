@@ -13,7 +13,7 @@ from health.forms import CallbackForm
 from health.models import AHACase, CallbackRequest
 from health.services import callbacks as callback_services
 from health.views.common import back_to_dashboard, seller_view
-from health.views.dashboard import callback_panel
+from health.views.dashboard import callback_panel, latest_callback
 
 FRAGMENT = "health/dashboard.html#callback-status"
 
@@ -22,7 +22,12 @@ def _panel_context(store_accounts: list[StoreAccount], store_account: StoreAccou
     cases = list(AHACase.objects.open().filter(store_account=store_account))
     return {
         "store_account": store_account,
-        **callback_panel(store_accounts, store_account, cases=cases),
+        **callback_panel(
+            store_accounts,
+            store_account,
+            cases=cases,
+            latest=latest_callback(store_account.seller),
+        ),
     }
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -14,7 +15,7 @@ from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from redis.exceptions import RedisError
 
-from accounts.models import StoreAccount
+from accounts.models import Seller, StoreAccount
 from health.chart import TrendChart, build_trend
 from health.eligibility import (
     ENGAGEMENT_WINDOW,
@@ -48,9 +49,11 @@ from health.services.callbacks import queue_position
 from health.state import account_facts, evaluation_day, rating_window
 from health.views.common import seller_view
 from health.views.labels import CRITERION_TEXT, REMOVAL_TEXT
+from health.views.page_cache import CachedPage, cached_page, seconds_until_countdowns_change
 
 logger = logging.getLogger(__name__)
 
+DASHBOARD_TEMPLATE = "health/dashboard.html"
 YEAR_DAYS = 365
 PERIODS = {"180": WINDOW_DAYS, "year": YEAR_DAYS}
 # Open enforcement a seller must see: a running warning, a deactivation, an appeal.
@@ -94,13 +97,48 @@ RULE_FIGURES = {
 }
 
 
-@seller_view("GET", with_last_loss=True)
-def dashboard(
-    request: HttpRequest, store_account: StoreAccount, *, store_accounts: list[StoreAccount]
-) -> HttpResponse:
+@login_required
+def dashboard(request: HttpRequest, store_account_id: int) -> HttpResponse:
     """The page a seller opens every morning, for one of its store accounts."""
     period = request.GET.get("period", "180")
     period = period if period in PERIODS else "180"
+    page = cached_page(request, store_account_id, period=period)
+    if page is not None and page.html is not None:
+        return HttpResponse(page.fill(request))
+    return _render_dashboard(request, store_account_id, period=period, page=page)
+
+
+@seller_view("GET", with_last_loss=True)
+def _render_dashboard(
+    request: HttpRequest,
+    store_account: StoreAccount,
+    *,
+    store_accounts: list[StoreAccount],
+    period: str,
+    page: CachedPage | None,
+) -> HttpResponse:
+    context = dashboard_context(
+        store_account,
+        store_accounts=store_accounts,
+        period=period,
+        # Read with the page's fingerprint when there is one.
+        latest=page.latest_callback if page is not None else latest_callback(store_account.seller),
+    )
+    if page is None:
+        return render(request, DASHBOARD_TEMPLATE, context)
+    html = render_to_string(DASHBOARD_TEMPLATE, {**context, **page.placeholders}, request)
+    page.store(html, seconds=seconds_until_countdowns_change(context["cases"]))
+    return HttpResponse(page.fill(request, html))
+
+
+def dashboard_context(
+    store_account: StoreAccount,
+    *,
+    store_accounts: list[StoreAccount],
+    period: str,
+    latest: CallbackRequest | None,
+) -> dict[str, object]:
+    """Everything the dashboard shows, read fresh."""
     state = _health_of(store_account)
     cases = list(
         AHACase.objects.filter(store_account=store_account)
@@ -108,7 +146,7 @@ def dashboard(
         .only(*CASE_FIELDS)
         .order_by("-opened_at")[:MAX_CASES_SHOWN]
     )
-    context = {
+    return {
         "store_account": store_account,
         "store_accounts": store_accounts,
         "state": state,
@@ -121,11 +159,10 @@ def dashboard(
                 store_account=store_account, status__in=SHOWN_ENFORCEMENT
             ).only(*ENFORCEMENT_FIELDS)
         ),
-        **callback_panel(store_accounts, store_account, cases=cases),
+        **callback_panel(store_accounts, store_account, cases=cases, latest=latest),
         **RULE_FIGURES,
         "ahr_band": band(state.ahr).value if state.ahr is not None else "",
     }
-    return render(request, "health/dashboard.html", context)
 
 
 def _health_of(store_account: StoreAccount) -> HealthState:
@@ -286,18 +323,26 @@ def _violation_groups(store_account: StoreAccount) -> list[tuple[str, list[Viola
     return [(ViolationCategory(category).label, rows) for category, rows in groups.items()]
 
 
-def callback_panel(
-    store_accounts: list[StoreAccount], store_account: StoreAccount, *, cases: list[AHACase]
-) -> dict[str, object]:
-    """The context of the Call me now panel: the latest request, the form, or why not."""
-    seller = store_account.seller
-    can_request = any(account.is_professional for account in store_accounts)
-    latest = (
+def latest_callback(seller: Seller) -> CallbackRequest | None:
+    """The seller's latest callback request, with the columns the panel shows."""
+    return (
         CallbackRequest.objects.for_seller(seller)
         .only(*CALLBACK_FIELDS)
         .order_by("-created_at", "-id")
         .first()
     )
+
+
+def callback_panel(
+    store_accounts: list[StoreAccount],
+    store_account: StoreAccount,
+    *,
+    cases: list[AHACase],
+    latest: CallbackRequest | None,
+) -> dict[str, object]:
+    """The context of the Call me now panel: the latest request, the form, or why not."""
+    seller = store_account.seller
+    can_request = any(account.is_professional for account in store_accounts)
     if latest is not None:
         # The place in the queue is a costly query to build; only a queued request has one.
         latest.queue_position = (

@@ -126,8 +126,9 @@ def test_a_removed_store_account_with_a_queued_request_stays_within_the_query_bu
     )
     queue_callback(store_account)
     dashboard(seller_client, store_account)
-    # Chart cached: the session, the user, the store accounts (with the last loss), cases,
-    # violations, enforcement, the latest callback and its place in the queue.
+    # Chart cached: the session, the user, the page's fingerprint (with the latest callback),
+    # the store accounts (with the last loss), cases, violations, enforcement, and the
+    # callback's place in the queue.
     with django_assert_max_num_queries(8):
         html = dashboard(seller_client, store_account)
     assert "Lost access to AHA" in html
@@ -139,8 +140,10 @@ def test_a_cached_chart_saves_the_ratings_query(seller_client, store_account):
     open_case(store_account)
     with CaptureQueriesContext(connection) as cold:
         dashboard(seller_client, store_account)
+    # A new violation: the page is built again, its chart comes from the cache.
+    add_violations(store_account, 1)
     with CaptureQueriesContext(connection) as warm:
-        dashboard(seller_client, store_account)
+        assert "\u22122 points" in dashboard(seller_client, store_account)
     assert len(warm) == len(cold) - 1 <= 7
     assert not any("health_dailyrating" in query["sql"] for query in warm)
 
