@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from operator import attrgetter
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet, Sum
 
 from accounts.models import Marketplace, SellingPlan, StoreAccount, StoreStatus
@@ -308,40 +308,42 @@ def _violations(
     by_seller = {state.seller_id: state.store_account_id for state in states}
     day_ends = _local_midnight(marketplace, day + dt.timedelta(days=1))
     oldest = _local_midnight(marketplace, day - dt.timedelta(days=WINDOW_DAYS - 1))
-    columns = ("store_account_id", "category", "severity", "detected_at", "resolved_at", "repeat")
+    columns = ("scope", "category", "severity", "detected_at", "resolved_at", "repeat")
     active = (
         Violation.objects.filter(detected_at__gte=oldest, detected_at__lt=day_ends)
         .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=day_ends))
         .order_by()
     )
-    # Two queries, each on its own index: one OR across both made PostgreSQL scan every store
-    # account of the marketplace for each chunk.
+    # Two halves, each on its own index, in one round trip: one OR across both made PostgreSQL
+    # scan every store account of the marketplace for each chunk.
     first_id, last_id = states[0].store_account_id, states[-1].store_account_id
     own = (
         active.filter(store_account__id__range=(first_id, last_id))
         .exclude(scope=ViolationScope.ACCOUNT_WIDE)
-        .values_list(*columns)
+        .values_list("store_account_id", *columns)
     )
     account_wide = active.filter(
         scope=ViolationScope.ACCOUNT_WIDE,
         store_account__seller__in=chunk.values("seller_id"),
-    ).values_list("store_account__seller_id", *columns[1:])
+    ).values_list("store_account__seller_id", *columns)
     found: dict[int, list[ViolationFacts]] = defaultdict(list)
-    for rows, affected_by in ((own, None), (account_wide, by_seller)):
-        for owner, category, severity, detected, resolved, repeat in rows:
-            affected = owner if affected_by is None else affected_by.get(owner)
-            if affected is None:
-                continue  # a seller whose store account here another run is closing
-            found[affected].append(
-                ViolationFacts(
-                    category=category,
-                    severity=Severity(severity),
-                    # Days are the marketplace's own: the same instant can be different dates.
-                    detected_on=marketplace.local_date(detected),
-                    resolved_on=marketplace.local_date(resolved) if resolved else None,
-                    repeat=repeat,
-                )
+    for owner, scope, category, severity, detected, resolved, repeat in own.union(
+        account_wide, all=True
+    ):
+        # The owner is the store account of a store-scope row, the seller of an account-wide one.
+        affected = by_seller.get(owner) if scope == ViolationScope.ACCOUNT_WIDE else owner
+        if affected is None:
+            continue  # a seller whose store account here another run is closing
+        found[affected].append(
+            ViolationFacts(
+                category=category,
+                severity=Severity(severity),
+                # Days are the marketplace's own: the same instant can be different dates.
+                detected_on=marketplace.local_date(detected),
+                resolved_on=marketplace.local_date(resolved) if resolved else None,
+                repeat=repeat,
             )
+        )
     return found
 
 
@@ -581,28 +583,37 @@ def _copy_closed_states(states: list[OpenState]) -> None:
     ratings_table = connection.ops.quote_name(DailyRating._meta.db_table)
     # Names, not data, are formatted into these statements.
     with connection.cursor() as cursor:
-        # Kept to the end of the transaction, which may close more than one chunk: the
-        # statement below empties it again.
+        # Created once per database session and emptied at every commit (a closed chunk's rows
+        # never outlive it); creating it for every chunk wrote to the catalogue each time.
         cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_CLOSED} ({definition}) ON COMMIT DROP"
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_CLOSED} ({definition}) ON COMMIT DELETE ROWS"
         )
         with cursor.copy(f"COPY {_CLOSED} ({', '.join(columns)}) FROM STDIN") as copy:
             for state in states:
                 copy.write_row(row_of(state))
-        # One statement: the ratings (a rating already recorded is never rewritten), the states,
-        # and the scratch rows cleared; every part sees the rows as copied.
-        cursor.execute(
+        # One statement: the ratings, the states, and the scratch rows cleared for a next chunk
+        # in the same transaction; every part sees the rows as copied.
+        write = (
             f"WITH ratings AS (INSERT INTO {ratings_table} (store_account_id, day, ahr) "  # noqa: S608
-            f"SELECT store_account_id, last_closed_day, ahr FROM {_CLOSED} "
-            "ON CONFLICT DO NOTHING), "
+            f"SELECT store_account_id, last_closed_day, ahr FROM {_CLOSED}{{on_conflict}}), "
             f"states AS (UPDATE {states_table} AS s SET {assignments} FROM {_CLOSED} AS v "
             "WHERE s.store_account_id = v.store_account_id "
             # The chunk's range on the states' side too: without it a merge join read the
             # primary key from the first id on, a cost that grew with the marketplace.
             "AND s.store_account_id BETWEEN %s AND %s) "
-            f"DELETE FROM {_CLOSED}",
-            [states[0].store_account_id, states[-1].store_account_id],
+            f"DELETE FROM {_CLOSED}"
         )
+        id_range = [states[0].store_account_id, states[-1].store_account_id]
+        # A rating already recorded is never rewritten. The states are locked and still open
+        # for the day, so their ratings cannot be there: a plain INSERT, at the cost of the
+        # database floor. ON CONFLICT DO NOTHING, which checks before it writes and confirms
+        # after, cost twice as much; it is kept for the store accounts whose rating of the day
+        # was recorded some other way (an operator's repair).
+        try:
+            with transaction.atomic():
+                cursor.execute(write.format(on_conflict=""), id_range)
+        except IntegrityError:
+            cursor.execute(write.format(on_conflict=" ON CONFLICT DO NOTHING"), id_range)
 
 
 def _write_ratings(day: dt.date, ratings: list[tuple[int, int]]) -> None:

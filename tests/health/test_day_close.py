@@ -572,3 +572,20 @@ def test_explain_eligibility_of_a_brand_new_account_shows_the_first_qualifying_d
     assert eligibility.first_qualifying_day == account.opened_on + dt.timedelta(
         days=WINDOW_DAYS - 1
     )
+
+
+def test_a_rating_already_recorded_is_kept_and_the_rest_of_the_chunk_still_closes() -> None:
+    kept, other = pro_account(), pro_account()
+    steady_orders(kept)
+    steady_orders(other)
+    close_days(kept, 0, 1)
+    close_days(other, 0, 1)
+    # Recorded some other way (say, an operator's repair) while the state stayed open.
+    DailyRating.objects.create(store_account=kept, day=day(2), ahr=7)
+
+    counts = close_day_chunk(marketplace_code="PL", day=day(2), first_id=kept.pk, last_id=other.pk)
+
+    assert counts["closed"] == 2
+    assert ahr_on(kept, 2) == 7
+    assert ahr_on(other, 2) == 252
+    assert state_of(kept).last_closed_day == state_of(other).last_closed_day == day(2)
