@@ -141,7 +141,9 @@ class ChunkResult:
 def close_day_chunk(
     *, marketplace_code: str, day: dt.date, first_id: int, last_id: int
 ) -> dict[str, int]:
-    """Close `day` for the marketplace's store accounts with ids in [first_id, last_id]."""
+    """Close `day` for the marketplace's store accounts with ids in [first_id, last_id].
+
+    Raises ChunkIncompleteError, undoing the chunk, if a store account is still open after."""
     marketplace = Marketplace.objects.get(code=marketplace_code)
     # No savepoint inside a caller's transaction (run_chunk's): a failure here must undo the
     # whole chunk anyway, and the savepoint cost two round trips per chunk.
@@ -149,16 +151,57 @@ def close_day_chunk(
         chunk = StoreAccount.objects.filter(
             marketplace=marketplace, id__range=(first_id, last_id), opened_on__lte=day
         )
-        states = _lock_open_states(marketplace, chunk, day, (first_id, last_id))
-        if not states:
-            return _counts(0, ChunkResult(), emails=0)
-        inputs = _load_inputs(marketplace, day, chunk, states)
-        result = ChunkResult()
-        facts_of = _facts_of(marketplace)
-        for state in states:
-            _close_one(state, facts_of(state), day, inputs, result)
-        emails = _write(marketplace, day, states, result)
+        counts = _close_open_states(marketplace, chunk, day, (first_id, last_id))
+        if left_open := _accounts_left_open(chunk, day, (first_id, last_id)):
+            # Store accounts with no HealthState yet (new ones): created, then closed like the
+            # others. Looking for them after the close costs nothing on the nights they are not
+            # there, which are most nights.
+            HealthState.objects.bulk_create(
+                [HealthState(store_account_id=pk) for pk in left_open], ignore_conflicts=True
+            )
+            more = _close_open_states(marketplace, chunk, day, (first_id, last_id))
+            counts = {name: counts[name] + more[name] for name in counts}
+            if _accounts_left_open(chunk, day, (first_id, last_id)):
+                # A safety net: the close waits for states locked elsewhere, so none should be
+                # left; marking the chunk done would leave their day unclosed forever.
+                raise ChunkIncompleteError(f"{marketplace_code} {day} [{first_id}..{last_id}]")
+    return counts
+
+
+class ChunkIncompleteError(Exception):
+    """Some store accounts of a chunk were not closed; retry the chunk."""
+
+
+def _close_open_states(
+    marketplace: Marketplace,
+    chunk: QuerySet[StoreAccount],
+    day: dt.date,
+    id_range: tuple[int, int],
+) -> dict[str, int]:
+    states = _lock_open_states(marketplace, day, id_range)
+    if not states:
+        return _counts(0, ChunkResult(), emails=0)
+    inputs = _load_inputs(marketplace, day, chunk, states)
+    result = ChunkResult()
+    facts_of = _facts_of(marketplace)
+    for state in states:
+        _close_one(state, facts_of(state), day, inputs, result)
+    emails = _write(marketplace, day, states, result)
     return _counts(len(states), result, emails=emails)
+
+
+def _accounts_left_open(
+    chunk: QuerySet[StoreAccount], day: dt.date, id_range: tuple[int, int]
+) -> list[int]:
+    """The chunk's store accounts whose day is not closed: no state yet, or one still open."""
+    # The closed states are looked up by their own id range: a join walked every state from the
+    # first id.
+    closed = HealthState.objects.filter(store_account__id__range=id_range, last_closed_day__gte=day)
+    return list(
+        chunk.exclude(pk__in=closed.values("store_account_id"))
+        .order_by()
+        .values_list("id", flat=True)
+    )
 
 
 def _counts(closed: int, result: ChunkResult, *, emails: int) -> dict[str, int]:
@@ -179,22 +222,9 @@ def _counts(closed: int, result: ChunkResult, *, emails: int) -> dict[str, int]:
 
 
 def _lock_open_states(
-    marketplace: Marketplace,
-    accounts: QuerySet[StoreAccount],
-    day: dt.date,
-    id_range: tuple[int, int],
+    marketplace: Marketplace, day: dt.date, id_range: tuple[int, int]
 ) -> list[OpenState]:
     """The states still to close for `day`, locked, with their accounts' and contacts' facts."""
-    # The states of the range, looked up by their own range: an anti-join on the store accounts
-    # alone walked every state from the first id.
-    with_state = HealthState.objects.filter(store_account__id__range=id_range)
-    missing = list(
-        accounts.exclude(pk__in=with_state.values("store_account_id")).values_list("id", flat=True)
-    )
-    if missing:
-        HealthState.objects.bulk_create(
-            [HealthState(store_account_id=pk) for pk in missing], ignore_conflicts=True
-        )
     sql = _OPEN_STATES_SQL if _is_postgres() else _OPEN_STATES_SQL.replace("FOR UPDATE OF s", "")
     with connection.cursor() as cursor:
         cursor.execute(sql, [*id_range, *id_range, marketplace.code, day, day])

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
-from accounts.models import Marketplace, StoreAccount
+from accounts.models import Marketplace
 from health.eligibility import STALE_CLOSE_AFTER
 from health.models import (
     DailyOrders,
@@ -26,9 +26,9 @@ from health.models import (
     DayCloseChunk,
     DayCloseRun,
     EmailKind,
-    HealthState,
     RunStatus,
 )
+from health.services.day_close import ChunkIncompleteError, close_day_chunk
 from health.services.outbox import queue_email
 
 # A chunk handed to the queue that is still not done after this long is handed out again
@@ -183,8 +183,6 @@ def store_account_id_ranges(marketplace_code: str, size: int) -> list[tuple[int,
 def run_chunk(*, marketplace_code: str, day: dt.date, first_id: int, last_id: int) -> bool:
     """Close one chunk of a run exactly once; True when no chunk of the run is pending any more
     (more than one caller may see that: finishing the run is safe to repeat)."""
-    from health.services.day_close import close_day_chunk
-
     with transaction.atomic():
         # The chunk's work and its "done" mark commit together: a worker killed half-way leaves
         # nothing behind, and a second copy of the task waits here, then finds it done. Only the
@@ -196,34 +194,13 @@ def run_chunk(*, marketplace_code: str, day: dt.date, first_id: int, last_id: in
         )
         if chunk is None or chunk.done_at is not None:
             return False
+        # Raises ChunkIncompleteError, and nothing is kept, if store accounts were left open.
         counts = close_day_chunk(
             marketplace_code=marketplace_code, day=day, first_id=first_id, last_id=last_id
         )
-        if _accounts_left_open(marketplace_code, day, first_id, last_id):
-            # A safety net: the day close waits for store accounts locked elsewhere, so none
-            # should be left; marking the chunk done would leave their day unclosed forever.
-            raise ChunkIncompleteError(f"{marketplace_code} {day} [{first_id}..{last_id}]")
         record_chunk_done(chunk=chunk, counts=counts)
     # After the commit, so that the last chunk to commit sees every other one done.
     return update_run_progress(run_id=chunk.run_id)
-
-
-class ChunkIncompleteError(Exception):
-    """Some store accounts of a chunk were not closed; retry the chunk."""
-
-
-def _accounts_left_open(marketplace_code: str, day: dt.date, first_id: int, last_id: int) -> bool:
-    # The closed states are looked up by their own id range: a join walked every state from the
-    # first id.
-    closed = HealthState.objects.filter(
-        store_account__id__range=(first_id, last_id), last_closed_day__gte=day
-    )
-    return (
-        StoreAccount.objects.in_marketplace(marketplace_code)
-        .filter(id__range=(first_id, last_id), opened_on__lte=day)
-        .exclude(pk__in=closed.values("store_account_id"))
-        .exists()
-    )
 
 
 def record_chunk_done(*, chunk: DayCloseChunk, counts: dict[str, int]) -> None:

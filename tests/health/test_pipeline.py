@@ -255,8 +255,11 @@ def test_a_chunk_that_left_store_accounts_open_is_not_marked_done(monkeypatch) -
     run = pipeline.start_day_close(marketplace_code="PL", day=june(9))
     assert run is not None
     chunk = run.chunks_to_dispatch[0]
-    # As when every row of the chunk was locked by someone else at that moment.
-    monkeypatch.setattr("health.services.day_close.close_day_chunk", lambda **_: {"closed": 0})
+    # As when a store account's state could not be closed, whatever the reason.
+    monkeypatch.setattr(
+        "health.services.day_close._close_open_states",
+        lambda *_args: {"closed": 0, "enrolled": 0, "removed": 0},
+    )
 
     with pytest.raises(pipeline.ChunkIncompleteError):
         pipeline.run_chunk(
