@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from operator import attrgetter
+from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet, Sum
@@ -21,6 +22,7 @@ from django.db.models import Q, QuerySet, Sum
 from accounts.models import Marketplace, SellingPlan, StoreAccount, StoreStatus
 from health.eligibility import (
     CONTACT_REMINDER_INTERVAL,
+    STAYS_ENROLLED,
     AccountFacts,
     DayDecision,
     decide_day,
@@ -407,12 +409,14 @@ def _close_one(
     )
     result.ratings.append((pk, step.ahr))
     _record_status(state, step.ahr, result)
-    _record_decision(state, day, step, result)
+    if step.decision is not STAYS_ENROLLED:  # most nights: nothing to record
+        _record_decision(state, day, step, result)
 
 
-@dataclass(frozen=True, slots=True)
-class AccountDay:
-    """What closing one store account's day decided (the state already holds the outcome)."""
+class AccountDay(NamedTuple):
+    """What closing one store account's day decided (the state already holds the outcome).
+    A named tuple: one is made per store account a night, and it builds faster than a frozen
+    dataclass."""
 
     ahr: int
     decision: DayDecision
@@ -618,7 +622,11 @@ def _copy_closed_states(states: list[OpenState]) -> None:
         cursor.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {_CLOSED} ({definition}) ON COMMIT DELETE ROWS"
         )
-        with cursor.copy(f"COPY {_CLOSED} ({', '.join(columns)}) FROM STDIN") as copy:
+        # Binary: a quarter of the CPU of the text format, on both sides.
+        with cursor.copy(
+            f"COPY {_CLOSED} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(_STATE_SQL_TYPES)
             for state in states:
                 copy.write_row(row_of(state))
         # One statement: the ratings, the states, and the scratch rows cleared for a next chunk
