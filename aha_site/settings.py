@@ -123,22 +123,26 @@ CELERY_TASK_TIME_LIMIT = 1800
 CELERY_TASK_SOFT_TIME_LIMIT = 1500
 CELERY_TIMEZONE = "UTC"
 
-# Cache: only what changes when a day closes (the dashboard's trend chart). In-process memory with
-# nothing set; Redis, shared by every web process, with CACHE_URL or else REDIS_URL (its keys
-# prefixed, apart from Celery's). Short socket timeouts: a cache outage costs a re-render, not a
-# hung page.
+# Cache: rendered dashboard pages (keyed by a fingerprint of their rows), trend charts and
+# sessions. In-process memory with nothing set; Redis, shared by every web process, with CACHE_URL
+# or else REDIS_URL (its keys prefixed, apart from Celery's). Short socket timeouts: a cache outage
+# costs a re-render and a session query, not a hung page.
 CACHE_URL = env_url("CACHE_URL", schemes=("redis", "rediss")) or REDIS_URL
 if CACHE_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": CACHE_URL,
-            "KEY_PREFIX": "aha-cache",
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "aha-cache"),
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sessions: read from the cache when every web process shares it (Redis), written through to the
+# database, which stays the record (accounts/sessions.py); with only in-process memory, from the
+# database, so a sign-out in one process counts in every other at once.
+SESSION_ENGINE = "accounts.sessions" if CACHE_URL else "django.contrib.sessions.backends.db"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -82,8 +82,9 @@ def test_an_unchanged_page_is_served_again_without_building_it(seller_client, st
     first = dashboard(seller_client, store_account)
     with CaptureQueriesContext(connection) as queries:
         again = dashboard(seller_client, store_account)
-    # The session, the user and the fingerprint: none of the page's own queries.
-    assert len(queries) == 3
+    # The user, the fingerprint and, unless sessions come from the cache, the session: none
+    # of the page's own queries.
+    assert len(queries) <= 3
     assert not any("health_ahacase" in query["sql"] for query in queries)
     assert without_tokens(again) == without_tokens(first)
 
