@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db import connection
 
@@ -40,9 +41,15 @@ class ServerOptions:
     port: int | None = None
 
 
-def add_server_arguments(parser: Any) -> None:
+# The web process of the Procfile: sync workers, one request at a time each. For the dashboard
+# benchmark's 8 clients on 2 cores they answered with a lower p99 than 2 gthread workers x 4
+# threads (threads of one process queue for the GIL behind each other's rendering), at the same
+# requests/s.
+PRODUCTION = ServerOptions(workers=4, threads=1)
+
+
+def add_server_arguments(parser: Any, defaults: ServerOptions = ServerOptions()) -> None:
     """The gunicorn flags the load test and the dashboard benchmark share."""
-    defaults = ServerOptions()
     parser.add_argument(
         "--workers", type=int, default=defaults.workers, help="gunicorn worker processes."
     )
@@ -94,8 +101,16 @@ def free_port(ports: range = PORTS) -> int:
     raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
 
 
-def server_env(*, database_url: str, secret_key: str, redis_url: str | None) -> dict[str, str]:
-    """Production settings over plain HTTP on 127.0.0.1, pooled connections, no real email."""
+def server_env(
+    *,
+    database_url: str,
+    secret_key: str,
+    redis_url: str | None,
+    cache_url: str | None = None,
+    cache_prefix: str = "",
+) -> dict[str, str]:
+    """Production settings over plain HTTP on 127.0.0.1, pooled connections, no real email;
+    with `cache_url`, the shared cache (and so sessions from it) under its own key prefix."""
     env = {
         name: value
         for name, value in os.environ.items()
@@ -115,7 +130,24 @@ def server_env(*, database_url: str, secret_key: str, redis_url: str | None) -> 
     )
     if redis_url:
         env["REDIS_URL"] = redis_url
+    if cache_url:
+        env.update(CACHE_URL=cache_url, CACHE_KEY_PREFIX=cache_prefix or "aha-cache")
     return env
+
+
+@contextmanager
+def scratch_cache_prefix(cache_url: str | None) -> Iterator[str]:
+    """A key prefix of the server's own in the shared cache, its keys deleted afterwards, so no
+    page or session of the scratch database (whose ids repeat) is left for a real one."""
+    prefix = f"aha-scratch-{os.getpid()}-{int(time.time())}"
+    try:
+        yield prefix
+    finally:
+        if cache_url:
+            client = redis.Redis.from_url(cache_url, socket_timeout=5)
+            keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+            for start in range(0, len(keys), 1000):
+                client.delete(*keys[start : start + 1000])
 
 
 def collect_static(env: dict[str, str]) -> None:

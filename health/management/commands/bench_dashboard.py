@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.management.utils import get_random_secret_key
 from django.db import connection
@@ -35,7 +36,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--clients", type=int, default=8, help="Concurrent clients.")
         parser.add_argument("--seconds", type=float, default=10, help="Seconds per view.")
-        servers.add_server_arguments(parser)
+        servers.add_server_arguments(parser, defaults=servers.PRODUCTION)
         parser.add_argument(
             "--profile", type=int, default=0, help="Also cProfile this many dashboard requests."
         )
@@ -50,17 +51,28 @@ class Command(BaseCommand):
         clients, seconds = int(options["clients"]), float(options["seconds"])
         server_options = servers.server_options(options)
         secret_key = get_random_secret_key()
-        with scratch_database(str(options["database"])):
+        cache_url = settings.CACHE_URL
+        with (
+            scratch_database(str(options["database"])),
+            servers.scratch_cache_prefix(cache_url) as cache_prefix,
+        ):
             with override_settings(SECRET_KEY=secret_key):
                 sellers = create_sellers(clients, prefix="bench")
+            # As in production: the shared cache when there is one (CACHE_URL, else REDIS_URL),
+            # which also holds the sessions; tasks run in-process.
             env = servers.server_env(
-                database_url=servers.database_url(), secret_key=secret_key, redis_url=None
+                database_url=servers.database_url(),
+                secret_key=secret_key,
+                redis_url=None,
+                cache_url=cache_url,
+                cache_prefix=cache_prefix,
             )
             servers.collect_static(env)
             with servers.gunicorn(env, server_options) as server:
                 self.stdout.write(
                     f"gunicorn on port {server.port}: {server_options.workers} workers x"
-                    f" {server_options.threads} threads; {clients} clients, {seconds:g} s a view"
+                    f" {server_options.threads} threads; {clients} clients, {seconds:g} s a view;"
+                    f" cache: {'Redis (sessions too)' if cache_url else 'in-process memory'}"
                 )
                 trivial, dashboard, weight = asyncio.run(
                     self.measure(sellers, server.port, seconds)
