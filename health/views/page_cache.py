@@ -65,7 +65,7 @@ CALLBACK_FIELDS = {"id", "status", "phone", "topic", "created_at", "finished_at"
 # What makes the page's HTML besides its rows: a release with other templates, translations,
 # static files or code renders under another version, so no page of the old one is served.
 RENDER_SOURCES = ("templates", "locale", "static", "health", "accounts", "aha_site")
-RENDER_SUFFIXES = {".html", ".mo", ".css", ".js", ".py"}
+RENDER_SUFFIXES = {".html", ".mo", ".css", ".js", ".py", ".lock", ".json"}
 
 
 def _fingerprint_sql() -> str:
@@ -167,13 +167,17 @@ def _read_fingerprint(**parameters: object) -> tuple | None:
 
 @once
 def render_version() -> str:
-    """A digest of every file that shapes the page, read once per process."""
+    """A digest of every file that shapes the page, read once per process: the project's code,
+    templates, translations and static files, the pinned dependencies, and the collected static
+    files' manifest (the hashed URLs the page links to)."""
+    base = Path(settings.BASE_DIR)
+    files = [path for folder in RENDER_SOURCES for path in sorted((base / folder).rglob("*"))]
+    files += [base / "requirements.lock", Path(settings.STATIC_ROOT) / "staticfiles.json"]
     digest = hashlib.md5(django.get_version().encode(), usedforsecurity=False)
-    for folder in RENDER_SOURCES:
-        for path in sorted(Path(settings.BASE_DIR, folder).rglob("*")):
-            if path.suffix in RENDER_SUFFIXES and path.is_file():
-                digest.update(str(path.relative_to(settings.BASE_DIR)).encode())
-                digest.update(path.read_bytes())
+    for path in files:
+        if path.suffix in RENDER_SUFFIXES and path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 
