@@ -36,20 +36,17 @@ class ServerOptions:
     # Measured on the 2-core machine with the load test: 2 gthread workers x 4 threads served
     # about 1.5x the requests of 4 sync workers, and 4 x 4 less than both (keep-alive, and
     # threads overlap database round trips; more processes only fight over the two cores).
+    # The dashboard benchmark agrees: with sessions from Redis, 2 x 4 served about 1.5x the
+    # requests of 4 (and of 3) sync workers, with a lower p99, on both views (each sync request
+    # also pays for a new connection).
     workers: int = 2
     threads: int = 4
     port: int | None = None
 
 
-# The web process of the Procfile: sync workers, one request at a time each. For the dashboard
-# benchmark's 8 clients on 2 cores they answered with a lower p99 than 2 gthread workers x 4
-# threads (threads of one process queue for the GIL behind each other's rendering), at the same
-# requests/s.
-PRODUCTION = ServerOptions(workers=4, threads=1)
-
-
-def add_server_arguments(parser: Any, defaults: ServerOptions = ServerOptions()) -> None:
+def add_server_arguments(parser: Any) -> None:
     """The gunicorn flags the load test and the dashboard benchmark share."""
+    defaults = ServerOptions()
     parser.add_argument(
         "--workers", type=int, default=defaults.workers, help="gunicorn worker processes."
     )

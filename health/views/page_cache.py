@@ -6,7 +6,8 @@ in well under a millisecond. So each request reads one fingerprint (an md5 the d
 every row the page shows, as JSON) and serves the page rendered for exactly those rows, language,
 period and local day. A change to any of them (a case, a callback, a violation, the contact, a
 day close) changes the key, so a seller sees every change at once and never a stale page: the
-cache only saves rendering the same rows twice.
+cache only saves rendering the same rows twice. The fingerprint is read before the rows of a
+page being built, so a stored page is never older than its key.
 
 What is per request is never cached: the CSRF token and the language form's return path are
 placeholders filled in for each request. Pages with messages to show, pages with an open

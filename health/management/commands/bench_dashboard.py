@@ -36,7 +36,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--clients", type=int, default=8, help="Concurrent clients.")
         parser.add_argument("--seconds", type=float, default=10, help="Seconds per view.")
-        servers.add_server_arguments(parser, defaults=servers.PRODUCTION)
+        servers.add_server_arguments(parser)
         parser.add_argument(
             "--profile", type=int, default=0, help="Also cProfile this many dashboard requests."
         )
