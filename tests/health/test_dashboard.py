@@ -8,7 +8,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from accounts.models import SellingPlan
 from health.eligibility import REQUIRED_DAYS_ON_RECORD
@@ -29,24 +29,6 @@ from tests.health.dashboard_data import add_history, add_violations, open_case, 
 pytestmark = pytest.mark.django_db
 
 PHONE = "+48 512 345 678"
-
-
-@pytest.fixture(autouse=True)
-def back_to_the_default_language():
-    """Requests here activate Polish in this thread; later tests must not inherit it."""
-    yield
-    translation.deactivate()
-
-
-@pytest.fixture
-def store_account():
-    return make_store_account(seller=make_seller(phone=PHONE), marketplace="PL")
-
-
-@pytest.fixture
-def seller_client(client, store_account):
-    client.force_login(make_seller_user(seller=store_account.seller))
-    return client
 
 
 def dashboard_url(store_account, **query) -> str:

@@ -8,7 +8,6 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
 
 from health.models import (
     CallbackRequest,
@@ -19,30 +18,13 @@ from health.models import (
 )
 from health.rating import WINDOW_DAYS
 from health.views.dashboard import TREND_CACHE_KEY
-from tests.builders import make_seller, make_seller_user, make_store_account
+from tests.builders import make_seller, make_store_account
 from tests.health.dashboard_data import add_history, add_violations, open_case, yesterday
 
 pytestmark = pytest.mark.django_db
 
 PHONE = "+48 512 345 678"
 QUEUED_LINE = "You are number {} in line."
-
-
-@pytest.fixture(autouse=True)
-def back_to_the_default_language():
-    yield
-    translation.deactivate()
-
-
-@pytest.fixture
-def store_account():
-    return make_store_account(seller=make_seller(phone=PHONE), marketplace="PL")
-
-
-@pytest.fixture
-def seller_client(client, store_account):
-    client.force_login(make_seller_user(seller=store_account.seller))
-    return client
 
 
 def dashboard(client, store_account) -> str:

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from accounts.models import EmergencyContact, Marketplace, StoreAccount, StoreStatus
 from health.models import (
@@ -45,12 +45,6 @@ def needs_postgresql():
         pytest.skip("the page cache reads its fingerprint from PostgreSQL only")
 
 
-@pytest.fixture(autouse=True)
-def back_to_the_default_language():
-    yield
-    translation.deactivate()
-
-
 @pytest.fixture
 def store_account():
     store_account = make_store_account(seller=make_seller(phone=PHONE), marketplace="PL")
@@ -58,12 +52,6 @@ def store_account():
     add_violations(store_account, 3)
     open_case(store_account, contacted=False)
     return store_account
-
-
-@pytest.fixture
-def seller_client(client, store_account):
-    client.force_login(make_seller_user(seller=store_account.seller))
-    return client
 
 
 def dashboard(client, store_account, query: str = "") -> str:
