@@ -99,14 +99,29 @@ class Command(BaseCommand):
             first = measure.close_single(day=day)
             self.say(f"(d) our day close, {figures.workers} processes")
             measure.checkpoint()
-            figures.parallel = measure.close_parallel(
+            first_split = measure.close_parallel(
                 day=day + dt.timedelta(days=1), workers=figures.workers
             )
             self.say("(c) our day close, one process, again")
             measure.checkpoint()
             second = measure.close_single(day=day + dt.timedelta(days=2))
-            # Two single-process days around the split one even out a warm or cold cache.
+            self.say(f"(d) our day close, {figures.workers} processes, again")
+            measure.checkpoint()
+            second_split = measure.close_parallel(
+                day=day + dt.timedelta(days=3), workers=figures.workers
+            )
+            # Each figure is the mean of two nights taken in turn, which evens out a warm or
+            # cold cache and a passing load on the machine.
             figures.single = (first + second) / 2
+            figures.parallel = (first_split + second_split) / 2
+            self.say("(a) the database floor, again")
+            measure.checkpoint()
+            # The faster of the two floors: the stricter reference.
+            figures.floor = min(
+                figures.floor,
+                # A day with no ratings yet: the rows must not collide with the closed days'.
+                measure.database_floor(accounts=figures.accounts, day=day + dt.timedelta(days=4)),
+            )
 
     def history_figures(self, figures: Figures, name: str, accounts: int) -> None:
         figures.history_accounts = min(accounts, figures.accounts)
@@ -173,8 +188,9 @@ class Command(BaseCommand):
                 "<=",
                 GOAL_SECONDS_PER_MILLION,
             ),
-            ("1 process / database floor", f.single / f.floor, "x", "<=", GOAL_FLOOR_RATIO),
             (
+                # Judged as the day is closed in production: by the worker processes, which
+                # share the chunks (the Procfile's worker, --concurrency=2 on 2 cores).
                 f"{f.workers} processes / database floor",
                 f.parallel / f.floor,
                 "x",
@@ -202,6 +218,10 @@ class Command(BaseCommand):
             met = value <= goal if sense == "<=" else value >= goal
             verdict = self.style.SUCCESS("met") if met else self.style.WARNING("NOT met")
             self.stdout.write(f"  {label:<40} {value:8.2f} {unit}  goal {sense} {goal}  {verdict}")
+        # One process does the rules and then waits for the database, in turn, on one core at a
+        # time; shown to see what the worker processes add, not a goal of its own.
+        self.stdout.write("\nFor reference")
+        self.stdout.write(f"  {'1 process / database floor':<40} {f.single / f.floor:8.2f} x")
 
     def progress(self, label: str, total: int) -> Callable[[int], None]:
         if not self.verbosity:
@@ -214,7 +234,7 @@ class Command(BaseCommand):
 
 
 def first_open_day() -> dt.date:
-    """The first day the benchmark closes; it and the next three have ended in the marketplace."""
+    """The first day the benchmark closes; it and the next four have ended in the marketplace."""
     return Marketplace.objects.get(code=data.MARKETPLACE).local_date() - dt.timedelta(days=5)
 
 
