@@ -10,6 +10,8 @@ from accounts.models import Marketplace, Seller, SellingPlan, StoreAccount, User
 
 _counter = itertools.count(1)
 PASSWORD = "correct-horse-battery-staple"
+# A valid Polish mobile number: an emergency contact that meets E2.
+PHONE = "+48 512 345 678"
 
 
 def make_seller(*, name: str = "", language: str = "en", phone: str | None = None) -> Seller:

@@ -4,9 +4,7 @@ that seller, and the default language restored after each test."""
 import pytest
 from django.utils import translation
 
-from tests.builders import make_seller, make_seller_user, make_store_account
-
-PHONE = "+48 512 345 678"
+from tests.builders import PHONE, make_seller, make_seller_user, make_store_account
 
 
 @pytest.fixture(autouse=True)

@@ -17,12 +17,10 @@ from health.models import (
     OutboxEmail,
 )
 from health.services import callbacks
-from tests.builders import make_seller, make_seller_user, make_staff_user, make_store_account
+from tests.builders import PHONE, make_seller, make_seller_user, make_staff_user, make_store_account
 from tests.health.dashboard_data import open_case
 
 pytestmark = pytest.mark.django_db
-
-PHONE = "+48 512 345 678"
 
 
 @pytest.fixture

@@ -23,12 +23,10 @@ from health.models import (
     EnrollmentEventKind,
     HealthState,
 )
-from tests.builders import make_seller, make_seller_user, make_store_account
+from tests.builders import PHONE, make_seller, make_seller_user, make_store_account
 from tests.health.dashboard_data import add_history, add_violations, open_case, yesterday
 
 pytestmark = pytest.mark.django_db
-
-PHONE = "+48 512 345 678"
 
 
 def dashboard_url(store_account, **query) -> str:

@@ -18,12 +18,11 @@ from health.models import (
 )
 from health.rating import WINDOW_DAYS
 from health.views.dashboard import TREND_CACHE_KEY
-from tests.builders import make_seller, make_store_account
+from tests.builders import PHONE, make_seller, make_store_account
 from tests.health.dashboard_data import add_history, add_violations, open_case, yesterday
 
 pytestmark = pytest.mark.django_db
 
-PHONE = "+48 512 345 678"
 QUEUED_LINE = "You are number {} in line."
 
 

@@ -30,12 +30,11 @@ from health.views.page_cache import (
     PATH_PLACEHOLDER,
     seconds_until_countdowns_change,
 )
-from tests.builders import make_seller, make_seller_user, make_store_account
+from tests.builders import PHONE, make_seller, make_seller_user, make_store_account
 from tests.health.dashboard_data import add_history, add_violations, open_case, yesterday
 
 pytestmark = pytest.mark.django_db
 
-PHONE = "+48 512 345 678"
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 

@@ -30,12 +30,11 @@ from health.models import (
 from health.rating import AHA_LINE, WINDOW_DAYS
 from health.services.day_close import close_day_chunk
 from health.state import explain_eligibility
-from tests.builders import make_seller, make_store_account
+from tests.builders import PHONE, make_seller, make_store_account
 
 pytestmark = pytest.mark.django_db
 
 START = dt.date(2025, 1, 1)
-PHONE = "+48 512 345 678"
 # 2,600 orders in the window give exactly +52: an AHR of 252, just above the line, so that one
 # medium violation (4 points) puts a day below 250 and a low one (2 points) does not.
 ORDERS_FOR_252 = 2600

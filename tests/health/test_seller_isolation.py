@@ -14,12 +14,11 @@ from health.models import (
     EnforcementStatus,
 )
 from health.services.callbacks import request_callback
-from tests.builders import make_seller, make_seller_user, make_staff_user, make_store_account
+from tests.builders import PHONE, make_seller, make_seller_user, make_staff_user, make_store_account
 from tests.health.dashboard_data import open_case
 
 pytestmark = pytest.mark.django_db
 
-PHONE = "+48 512 345 678"
 PLAN = {"root_cause": "r" * 30, "actions_taken": "a" * 30, "prevention": "p" * 30}
 
 
