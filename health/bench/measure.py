@@ -25,6 +25,11 @@ from health.services.pipeline import (
 
 
 def timed(work: Callable[[], object]) -> float:
+    """The wall time of `work`, after a checkpoint: the dirty pages of the loads and closes
+    before are written out first, so each measurement pays for its own writes only, as a night
+    in production, which never follows a bulk load."""
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")
     started = time.perf_counter()
     work()
     return time.perf_counter() - started
@@ -76,16 +81,12 @@ def close_single(*, day: dt.date) -> float:
     return timed(close)
 
 
-def checkpoint() -> None:
-    """Write out the dirty pages of the loads and closes before a measurement: each measurement
-    pays for its own writes only, as a night in production, which never follows a bulk load."""
-    with connection.cursor() as cursor:
-        cursor.execute("CHECKPOINT")
-
-
 def close_parallel(*, day: dt.date, workers: int) -> float:
     """Our day close of one day with the chunks shared by `workers` processes."""
-    started = time.perf_counter()
+    return timed(lambda: _close_in_processes(day=day, workers=workers))
+
+
+def _close_in_processes(*, day: dt.date, workers: int) -> None:
     run = start_day_close(marketplace_code=MARKETPLACE, day=day, redispatch_after=dt.timedelta(0))
     if run is None:
         raise RuntimeError(f"the day close of {day} could not start")
@@ -109,7 +110,6 @@ def close_parallel(*, day: dt.date, workers: int) -> float:
     run = finish_day_close(marketplace_code=MARKETPLACE, day=day)
     if run.status != RunStatus.DONE:
         raise RuntimeError(f"the day close of {day} did not finish")
-    return time.perf_counter() - started
 
 
 def _close_chunks_from(queue: multiprocessing.Queue, day: dt.date) -> None:

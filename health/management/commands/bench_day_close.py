@@ -88,25 +88,19 @@ class Command(BaseCommand):
                 progress=self.progress,
             )
             self.say("(a) the database floor")
-            measure.checkpoint()
             figures.floor = measure.database_floor(accounts=figures.accounts, day=day)
             figures.orm_sample = min(sample, figures.accounts)
             self.say(f"(b) the per-account ORM loop on {figures.orm_sample:,} store accounts")
-            measure.checkpoint()
             figures.orm_sample_seconds = measure.orm_loop(sample=figures.orm_sample, day=day)
             self.say("(c) our day close, one process")
-            measure.checkpoint()
             first = measure.close_single(day=day)
             self.say(f"(d) our day close, {figures.workers} processes")
-            measure.checkpoint()
             first_split = measure.close_parallel(
                 day=day + dt.timedelta(days=1), workers=figures.workers
             )
             self.say("(c) our day close, one process, again")
-            measure.checkpoint()
             second = measure.close_single(day=day + dt.timedelta(days=2))
             self.say(f"(d) our day close, {figures.workers} processes, again")
-            measure.checkpoint()
             second_split = measure.close_parallel(
                 day=day + dt.timedelta(days=3), workers=figures.workers
             )
@@ -115,7 +109,6 @@ class Command(BaseCommand):
             figures.single = (first + second) / 2
             figures.parallel = (first_split + second_split) / 2
             self.say("(a) the database floor, again")
-            measure.checkpoint()
             # The faster of the two floors: the stricter reference.
             figures.floor = min(
                 figures.floor,
@@ -138,7 +131,6 @@ class Command(BaseCommand):
             # Each measured night follows a night closed the same way, as every night in
             # production does: none pays for the cold cache a bulk load leaves.
             measure.close_single(day=day)
-            measure.checkpoint()
             figures.short_history = measure.close_single(day=day + dt.timedelta(days=1))
             data.add_history(
                 accounts=figures.history_accounts,
@@ -150,7 +142,6 @@ class Command(BaseCommand):
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
             measure.close_single(day=day + dt.timedelta(days=2))
-            measure.checkpoint()
             figures.long_history = measure.close_single(day=day + dt.timedelta(days=3))
 
     def report(self, f: Figures) -> None:
