@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from health.rating import AHA_LINE, WINDOW_DAYS
+from health.rating import AHA_LINE, WINDOW_DAYS, is_below_aha_line
 
 # E3: an AHR on record for every one of the 180 days D-179..D.
 REQUIRED_DAYS_ON_RECORD = WINDOW_DAYS
@@ -113,7 +113,8 @@ class RatingWindow:
 
     `days_on_record` counts the consecutive recorded days ending at `last_day` (capped at
     REQUIRED_DAYS_ON_RECORD); bit i of `below_mask` is set when the AHR recorded for
-    `last_day - i` days was below AHA_LINE.
+    `last_day - i` days was below AHA_LINE. Of an AHR it records only that: whether it is below
+    the line (is_below_aha_line).
     """
 
     last_day: date | None = None
@@ -131,7 +132,7 @@ class RatingWindow:
 
     def advance(self, day: date, ahr: int) -> "RatingWindow":
         """The window after recording the AHR of `day`, a day after `last_day`."""
-        below = 1 if ahr < AHA_LINE else 0
+        below = 1 if is_below_aha_line(ahr) else 0
         if self.last_day is None:
             return RatingWindow(last_day=day, days_on_record=1, below_mask=below)
         gap = (day - self.last_day).days

@@ -140,6 +140,11 @@ def is_deactivation_level(ahr: int) -> bool:
     return ahr < AT_RISK_FROM
 
 
+def is_below_aha_line(ahr: int) -> bool:
+    """Whether an AHR counts as a day below the line for eligibility (E4) and removal (R1)."""
+    return ahr < AHA_LINE
+
+
 def roll_orders(orders_in_window: int, *, entering: int, leaving: int) -> int:
     """Move the 180-day order sum one day on: add the new day, drop the day 180 days back."""
     if entering < 0 or leaving < 0:

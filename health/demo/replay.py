@@ -55,7 +55,12 @@ from health.rating import (
     is_at_risk,
     roll_orders,
 )
-from health.services.day_close import STATE_FIELDS, AccountDay, close_account_day
+from health.services.day_close import (
+    STATE_FIELDS,
+    AccountDay,
+    WindowDecisions,
+    close_account_day,
+)
 from health.services.enrollment import (
     account_email,
     contact_needed_email,
@@ -216,9 +221,10 @@ def _close_market_day(
     members: list[StoreAccount],
     day: dt.date,
 ) -> None:
+    decisions = WindowDecisions(day)
     for account in members:
         if account.opened_on <= day:
-            _close_account_day(replay, _state(replay, account), marketplace, day)
+            _close_account_day(replay, _state(replay, account), marketplace, decisions)
 
 
 def _state(replay: Replay, account: StoreAccount) -> HealthState:
@@ -231,9 +237,10 @@ def _state(replay: Replay, account: StoreAccount) -> HealthState:
 
 
 def _close_account_day(
-    replay: Replay, state: HealthState, marketplace: Marketplace, day: dt.date
+    replay: Replay, state: HealthState, marketplace: Marketplace, decisions: WindowDecisions
 ) -> None:
     """One store account's day, decided as close_day_chunk decides it."""
+    day = decisions.day
     account = state.store_account
     orders = replay.orders[account.id]
     if state.last_closed_day == day - dt.timedelta(days=1):
@@ -246,10 +253,10 @@ def _close_account_day(
     has_contact = account.seller_id in replay.valid_contact
     step = close_account_day(
         state,
-        day=day,
         orders_in_window=in_window,
         violations=replay.violations.get(account.id, ()),
         facts=account_facts(account, state, has_valid_contact=has_contact),
+        decisions=decisions,
     )
     replay.ratings.append((account.id, day, step.ahr))
     if account.status != StoreStatus.DEACTIVATED:

@@ -10,8 +10,10 @@ closed, and writes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import NamedTuple
@@ -45,6 +47,7 @@ from health.rating import (
     ViolationFacts,
     compute_ahr,
     is_at_risk,
+    is_below_aha_line,
     is_deactivation_level,
     roll_orders,
 )
@@ -130,7 +133,6 @@ class ChunkInputs:
 class ChunkResult:
     """What a chunk decided, ready to be written in bulk."""
 
-    ratings: list[tuple[int, int]] = field(default_factory=list)
     at_risk: list[int] = field(default_factory=list)
     normal: list[int] = field(default_factory=list)
     low_ahr: list[int] = field(default_factory=list)
@@ -149,7 +151,7 @@ def close_day_chunk(
     marketplace = Marketplace.objects.get(code=marketplace_code)
     # No savepoint inside a caller's transaction (run_chunk's): a failure here must undo the
     # whole chunk anyway, and the savepoint cost two round trips per chunk.
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic(savepoint=False), _without_cycle_collection():
         chunk = StoreAccount.objects.filter(
             marketplace=marketplace, id__range=(first_id, last_id), opened_on__lte=day
         )
@@ -170,6 +172,20 @@ def close_day_chunk(
     return counts
 
 
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a chunk. Its thousands of states and rows
+    form no reference cycles, yet each collection they trigger walks them all again; the
+    collector runs as usual, over whatever is left, once the chunk is done."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class ChunkIncompleteError(Exception):
     """Some store accounts of a chunk were not closed; retry the chunk."""
 
@@ -186,8 +202,9 @@ def _close_open_states(
     inputs = _load_inputs(marketplace, day, chunk, states)
     result = ChunkResult()
     facts_of = _facts_of(marketplace)
+    decisions = WindowDecisions(day)
     for state in states:
-        _close_one(state, facts_of(state), day, inputs, result)
+        _close_one(state, facts_of(state), decisions, inputs, result)
     emails = _write(marketplace, day, states, result)
     return _counts(len(states), result, emails=emails)
 
@@ -387,7 +404,7 @@ def _violations(
 def _close_one(
     state: OpenState,
     facts: AccountFacts,
-    day: dt.date,
+    decisions: WindowDecisions,
     inputs: ChunkInputs,
     result: ChunkResult,
 ) -> None:
@@ -402,15 +419,14 @@ def _close_one(
         orders = inputs.window_orders[pk]
     step = close_account_day(
         state,
-        day=day,
         orders_in_window=orders,
         violations=inputs.violations.get(pk, ()),
         facts=facts,
+        decisions=decisions,
     )
-    result.ratings.append((pk, step.ahr))
     _record_status(state, step.ahr, result)
     if step.decision is not STAYS_ENROLLED:  # most nights: nothing to record
-        _record_decision(state, day, step, result)
+        _record_decision(state, decisions.day, step, result)
 
 
 class AccountDay(NamedTuple):
@@ -423,25 +439,59 @@ class AccountDay(NamedTuple):
     remind_about_contact: bool
 
 
+class WindowDecisions:
+    """The window steps and enrollment decisions of one day, each distinct case worked out once.
+
+    Both depend only on whether the day's AHR is below the AHA line, the stored window, the
+    enrollment and the store account's facts, and the thousands of store accounts of a chunk
+    share a few hundred such cases: the pure rules decide each case, and the store accounts in
+    it reuse the result instead of building two windows and a decision apiece."""
+
+    def __init__(self, day: dt.date) -> None:
+        self.day = day
+        self._known: dict[tuple, tuple[int, bytes, DayDecision]] = {}
+
+    def decide(
+        self, state: OpenState | HealthState, ahr: int, facts: AccountFacts
+    ) -> tuple[int, bytes, DayDecision]:
+        """The days on record and stored below mask after the day, and the day's decision."""
+        case = (
+            is_below_aha_line(ahr),
+            state.last_closed_day,
+            state.days_on_record,
+            state.below_mask,
+            state.enrolled,
+            facts,
+        )
+        known = self._known.get(case)
+        if known is None:
+            window = rating_window(state).advance(self.day, ahr)
+            decision = decide_day(enrolled=state.enrolled, window=window, facts=facts, day=self.day)
+            known = (window.days_on_record, mask_to_bytes(window.below_mask), decision)
+            self._known[case] = known
+        return known
+
+
 def close_account_day(
     state: OpenState | HealthState,
     *,
-    day: dt.date,
     orders_in_window: int,
     violations: Iterable[ViolationFacts],
     facts: AccountFacts,
+    decisions: WindowDecisions,
 ) -> AccountDay:
-    """Close `day` for one store account: its AHR, window and enrollment, written into `state`.
+    """Close the day of `decisions` for one store account: its AHR, window and enrollment,
+    written into `state`.
 
     The one per-account step of the nightly close; the demo's history replay calls it too."""
+    day = decisions.day
     ahr = compute_ahr(orders_in_window=orders_in_window, violations=violations, day=day)
-    window = rating_window(state).advance(day, ahr)
-    decision = decide_day(enrolled=state.enrolled, window=window, facts=facts, day=day)
+    days_on_record, below_mask, decision = decisions.decide(state, ahr, facts)
     state.last_closed_day = day
     state.ahr = ahr
     state.orders_in_window = orders_in_window
-    state.days_on_record = window.days_on_record
-    state.below_mask = mask_to_bytes(window.below_mask)
+    state.days_on_record = days_on_record
+    state.below_mask = below_mask
     if decision.enroll:
         mark_enrolled(state, day)
         return AccountDay(ahr, decision, remind_about_contact=False)
@@ -530,7 +580,7 @@ def _write(
     if _is_postgres():
         _copy_closed_states(states)
     else:
-        _write_ratings(day, result.ratings)
+        _write_ratings(day, states)
         _write_states(states)
     for status, ids in ((StoreStatus.AT_RISK, result.at_risk), (StoreStatus.NORMAL, result.normal)):
         if ids:
@@ -654,7 +704,7 @@ def _copy_closed_states(states: list[OpenState]) -> None:
             cursor.execute(write.format(on_conflict=" ON CONFLICT DO NOTHING"), id_range)
 
 
-def _write_ratings(day: dt.date, ratings: list[tuple[int, int]]) -> None:
+def _write_ratings(day: dt.date, states: list[OpenState]) -> None:
     """Append the day's AHRs (SQLite); a rating already recorded is never rewritten."""
     table = connection.ops.quote_name(DailyRating._meta.db_table)
     on = connection.ops.adapt_datefield_value(day)
@@ -662,7 +712,7 @@ def _write_ratings(day: dt.date, ratings: list[tuple[int, int]]) -> None:
         cursor.executemany(
             f"INSERT OR IGNORE INTO {table} (store_account_id, day, ahr) "  # noqa: S608
             "VALUES (%s, %s, %s)",
-            [(pk, on, ahr) for pk, ahr in ratings],
+            [(state.store_account_id, on, state.ahr) for state in states],
         )
 
 
