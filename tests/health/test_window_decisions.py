@@ -1,5 +1,6 @@
-"""A day's decisions are worked out once per distinct case and shared (WindowDecisions): every
-store account still gets exactly what the pure rules give it alone, whatever came before it."""
+"""A day's AHRs and decisions are worked out once per distinct case and shared (WindowDecisions):
+every store account still gets exactly what the pure rules give it alone, whatever came before
+it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from health.eligibility import REQUIRED_DAYS_ON_RECORD, AccountFacts, decide_day
 from health.models import HealthState
-from health.rating import AHA_LINE, WINDOW_DAYS
+from health.rating import AHA_LINE, WINDOW_DAYS, Severity, ViolationFacts, compute_ahr
 from health.services.day_close import WindowDecisions
 from health.state import mask_to_bytes, rating_window
 
@@ -83,3 +84,28 @@ def test_store_accounts_in_one_case_share_the_decision_but_not_their_ahr() -> No
 
     assert low[1] != high[1]  # the day below the line is recorded for the first only
     assert higher is high  # the same case: worked out once
+
+
+# Order counts at the bonus steps and the cap of the AHR, and violations that count or not.
+ORDER_COUNTS = [0, 1, 199, 200, 201, 2_599, 2_600, 39_999, 40_000, 40_200, 10**6]
+VIOLATIONS = [
+    (),
+    [ViolationFacts("listing", Severity.LOW, DAY - dt.timedelta(days=3))],
+    [ViolationFacts("listing", Severity.HIGH, DAY, repeat=True)],
+    [ViolationFacts("safety", Severity.CRITICAL, DAY - dt.timedelta(days=1))],
+    # Resolved today and expired: listed, but not active on the day.
+    [ViolationFacts("listing", Severity.HIGH, DAY - dt.timedelta(days=9), resolved_on=DAY)],
+    [ViolationFacts("listing", Severity.HIGH, DAY - dt.timedelta(days=WINDOW_DAYS))],
+]
+
+
+@pytest.mark.parametrize("order", ["as listed", "reversed"])
+def test_a_shared_ahr_is_the_one_the_rules_give_each_store_account(order: str) -> None:
+    cases = list(product(ORDER_COUNTS, VIOLATIONS))
+    if order == "reversed":
+        cases.reverse()
+    decisions = WindowDecisions(DAY)
+
+    for orders, violations in cases:
+        expected = compute_ahr(orders_in_window=orders, violations=violations, day=DAY)
+        assert decisions.ahr(orders, violations) == expected
