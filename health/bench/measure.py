@@ -81,6 +81,15 @@ def close_single(*, day: dt.date) -> float:
     return timed(close)
 
 
+def steady_nights(*, first: dt.date, nights: int) -> float:
+    """The mean time of `nights` nights closed one process after another, after the night of
+    `first`, closed the same way and not measured: as every night in production, none pays for
+    the cold cache a bulk load leaves."""
+    close_single(day=first)
+    times = [close_single(day=first + dt.timedelta(days=n)) for n in range(1, nights + 1)]
+    return sum(times) / len(times)
+
+
 def close_parallel(*, day: dt.date, workers: int) -> float:
     """Our day close of one day with the chunks shared by `workers` processes."""
     return timed(lambda: _close_in_processes(day=day, workers=workers))

@@ -139,10 +139,7 @@ class Command(BaseCommand):
                 first_open_day=day,
                 progress=self.progress,
             )
-            # Each measured night follows a night closed the same way, as every night in
-            # production does: none pays for the cold cache a bulk load leaves.
-            measure.close_single(day=day)
-            figures.short_history = self.mean_of_nights(day + dt.timedelta(days=1))
+            figures.short_history = measure.steady_nights(first=day, nights=HISTORY_NIGHTS)
             data.add_history(
                 accounts=figures.history_accounts,
                 first_open_day=day,
@@ -152,17 +149,9 @@ class Command(BaseCommand):
             )
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
-            after = day + dt.timedelta(days=1 + HISTORY_NIGHTS)
-            measure.close_single(day=after)
-            figures.long_history = self.mean_of_nights(after + dt.timedelta(days=1))
-
-    @staticmethod
-    def mean_of_nights(first: dt.date) -> float:
-        """The mean time of HISTORY_NIGHTS nights closed one after another from `first`."""
-        nights = [
-            measure.close_single(day=first + dt.timedelta(days=n)) for n in range(HISTORY_NIGHTS)
-        ]
-        return sum(nights) / len(nights)
+            figures.long_history = measure.steady_nights(
+                first=day + dt.timedelta(days=1 + HISTORY_NIGHTS), nights=HISTORY_NIGHTS
+            )
 
     def report(self, f: Figures) -> None:
         per_million = f.single * 1_000_000 / f.accounts
