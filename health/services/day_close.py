@@ -455,8 +455,9 @@ class WindowDecisions:
         self._ahr_by_orders: dict[int, int] = {}
 
     def ahr(self, orders_in_window: int, violations: Iterable[ViolationFacts]) -> int:
-        """compute_ahr of the day."""
-        if violations:  # a few store accounts: their own
+        """compute_ahr of the day: with no violation it depends on the orders alone, so each
+        count is computed once; the few store accounts with violations are computed apiece."""
+        if violations:
             return compute_ahr(
                 orders_in_window=orders_in_window, violations=violations, day=self.day
             )
