@@ -63,6 +63,11 @@ class Seller(models.Model):
         return self.name
 
 
+# The auth group whose permissions make a staff user an account health specialist (migration
+# health 0002 creates it with those permissions).
+SPECIALISTS_GROUP = "specialists"
+
+
 class User(AbstractUser):
     """A person who signs in: a seller's team member, or staff (a specialist or an operator)."""
 

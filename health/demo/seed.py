@@ -6,11 +6,19 @@ import datetime as dt
 import random
 from dataclasses import dataclass
 
+from django.contrib.auth.models import Group
 from django.db import transaction
 
 from accounts import services as account_services
 from accounts import two_factor
-from accounts.models import Marketplace, Seller, SellingPlan, StoreAccount, User
+from accounts.models import (
+    SPECIALISTS_GROUP,
+    Marketplace,
+    Seller,
+    SellingPlan,
+    StoreAccount,
+    User,
+)
 from health.demo.progress import Progress
 
 DEMO_MARKETPLACES = ["US", "CA", "UK", "DE", "FR", "PL", "JP", "IN"]
@@ -130,6 +138,9 @@ def seed_logins() -> list[DemoLogin]:
         account_services.add_seller_user(seller=seller, username="seller", password=DEMO_PASSWORD)
     if not User.objects.filter(username="specialist").exists():
         User.objects.create_user(username="specialist", password=DEMO_PASSWORD, is_staff=True)
+    # Staff see nothing in the admin but what their group grants; a demo made before this line
+    # existed gets the group on its next seed too.
+    User.objects.get(username="specialist").groups.add(Group.objects.get(name=SPECIALISTS_GROUP))
     if not User.objects.filter(username="admin").exists():
         User.objects.create_superuser(username="admin", password=DEMO_PASSWORD, email="")
     # Staff need a second factor in the back office: `manage.py totp_code specialist` prints it.

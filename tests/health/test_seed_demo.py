@@ -8,9 +8,12 @@ import io
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import StoreAccount, StoreStatus
+from accounts import two_factor
+from accounts.models import StoreAccount, StoreStatus, User
 from health.demo import history, seed
 from health.models import (
     AHACase,
@@ -185,3 +188,56 @@ def test_replaying_the_history_gives_what_closing_each_day_gives(
 
     for name, rows in closed.items():
         assert sorted(replayed[name] - rows) == sorted(rows - replayed[name]), name
+
+
+def printed_logins() -> dict[str, tuple[str, str]]:
+    """Seed the demo as `make run` does and read back the logins it prints, by role."""
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    logins = {}
+    for line in out.getvalue().splitlines():
+        if "username:" in line:
+            role, _, username, _, password = line.split()
+            logins[role] = (username, password)
+    return logins
+
+
+def sign_in_to_back_office(client: Client, username: str, password: str) -> None:
+    """The password, then the authenticator's code, as a specialist signs in."""
+    response = client.post(
+        reverse("admin:login") + "?next=/admin/", {"username": username, "password": password}
+    )
+    assert response.status_code == 302, f"{username}: the password is refused"
+    device = two_factor.confirmed_device(User.objects.get(username=username))
+    response = client.post(
+        reverse("accounts:verify_two_factor"), {"code": two_factor.current_code(device)}
+    )
+    assert response.status_code == 302, f"{username}: the code is refused"
+
+
+def queue_rows(client: Client, url_name: str) -> int:
+    response = client.get(reverse(url_name))
+    assert response.status_code == 200, url_name
+    return response.context["cl"].result_count
+
+
+def test_every_printed_login_works_for_its_role(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(seed, "SELLER_COUNT", SELLERS_IN_TEST)
+    logins = printed_logins()
+    assert set(logins) == {"seller", "specialist", "admin"}
+
+    seller = Client()
+    username, password = logins["seller"]
+    response = seller.post(reverse("accounts:login"), {"username": username, "password": password})
+    assert response.status_code == 302, "seller: the password is refused"
+    home = seller.get(reverse("accounts:home"))
+    assert home.status_code == 200
+    assert "/stores/" in home.content.decode()
+
+    for role in ("specialist", "admin"):
+        staff = Client()
+        sign_in_to_back_office(staff, *logins[role])
+        index = staff.get("/admin/")
+        assert "have permission to view or edit anything" not in index.content.decode(), role
+        assert queue_rows(staff, "admin:health_ahacase_changelist") > 0, role
+        assert queue_rows(staff, "admin:health_callbackrequest_changelist") > 0, role
