@@ -12,6 +12,7 @@ HEALTH = Path(__file__).resolve().parents[2] / "health"
 ALLOWED_PROJECT_IMPORTS = {
     "rating.py": set(),
     "eligibility.py": {"health.rating"},
+    "forecast.py": {"health.rating", "health.eligibility"},
 }
 
 
