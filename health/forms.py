@@ -85,3 +85,37 @@ class EmergencyContactForm(forms.Form):
         self.fields["region"].choices = [
             (marketplace.phone_region, marketplace.name) for marketplace in marketplaces
         ]
+
+
+# A what-if's daily order rate: a bound on typing, far above any store's real rate.
+MAX_WHAT_IF_DAILY_ORDERS = 100_000
+# The query parameters of a what-if; any of them on the dashboard's URL asks one.
+WHAT_IF_PARAMETERS = ("whatif", "resolve", "orders")
+
+
+class WhatIfForm(forms.Form):
+    """What if: resolve some open violations today, and/or orders at another daily rate.
+    Nothing is saved; the dashboard answers with the new AHR, forecast and qualifying day."""
+
+    resolve = forms.TypedMultipleChoiceField(label=_("Resolve today"), coerce=int, required=False)
+    orders = forms.DecimalField(
+        label=_("Orders a day"),
+        required=False,
+        min_value=0,
+        max_value=MAX_WHAT_IF_DAILY_ORDERS,
+        max_digits=8,
+        decimal_places=1,
+    )
+
+    def __init__(self, *args, open_ids: list[int], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the store account's own open violations are choices: any other id is refused.
+        self.fields["resolve"].choices = [(pk, pk) for pk in open_ids]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not self.errors and not data.get("resolve") and data.get("orders") is None:
+            raise forms.ValidationError(
+                _("Choose a violation to resolve or type a number of orders a day.")
+            )
+        return data

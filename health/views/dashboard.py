@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 from dataclasses import dataclass
+from fractions import Fraction
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -16,26 +18,37 @@ from django.utils.safestring import mark_safe
 from redis.exceptions import RedisError
 
 from accounts.models import Seller, StoreAccount
-from health.chart import TrendChart, build_trend
+from health.chart import build_trend
 from health.eligibility import (
     ENGAGEMENT_WINDOW,
     Eligibility,
     RemovalReason,
     evaluate_eligibility,
 )
-from health.forms import CallbackForm
+from health.forecast import EXPLAINED_DAYS
+from health.forms import WHAT_IF_PARAMETERS, CallbackForm, WhatIfForm
 from health.models import (
     OPEN_CALLBACK_STATUSES,
     AHACase,
     CallbackRequest,
     CallbackStatus,
-    DailyRating,
     Enforcement,
     EnforcementStatus,
     HealthState,
     Severity,
     Violation,
     ViolationCategory,
+)
+from health.outlook import (
+    Outlook,
+    Series,
+    WhatIf,
+    build_outlook,
+    last_day_of,
+    load_series,
+    series_days,
+    violation_facts,
+    violations_since,
 )
 from health.rating import (
     AHA_LINE,
@@ -49,6 +62,7 @@ from health.services.callbacks import queue_position
 from health.state import account_facts, evaluation_day, rating_window
 from health.views.common import seller_view
 from health.views.labels import CRITERION_TEXT, REMOVAL_TEXT
+from health.views.outlook_text import outlook_context
 from health.views.page_cache import CachedPage, cached_page, seconds_until_countdowns_change
 
 logger = logging.getLogger(__name__)
@@ -85,7 +99,9 @@ VIOLATION_FIELDS = (
 )
 CALLBACK_FIELDS = ("status", "phone", "topic", "created_at", "finished_at")
 # Bump the version when the trend template changes, so no chart of the old one is served.
-TREND_CACHE_KEY = "dashboard-trend:v1:{}:{}:{}:{}"
+TREND_CACHE_KEY = "dashboard-trend:v2:{}:{}:{}:{}:{}"
+# Bump the version when Series changes shape.
+SERIES_CACHE_KEY = "dashboard-series:v1:{}:{}:{}:{}"
 # A safety net only: the key changes at every day close anyway.
 TREND_CACHE_SECONDS = 2 * 24 * 3600
 # The rules' numbers the page words need, from their one home.
@@ -102,6 +118,9 @@ def dashboard(request: HttpRequest, store_account_id: int) -> HttpResponse:
     """The page a seller opens every morning, for one of its store accounts."""
     period = request.GET.get("period", "180")
     period = period if period in PERIODS else "180"
+    if any(name in request.GET for name in WHAT_IF_PARAMETERS):
+        # A what-if is answered afresh and never stored as the page: nothing of it is saved.
+        return _render_dashboard(request, store_account_id, period=period, page=None)
     page = cached_page(request, store_account_id, period=period)
     if page is not None and page.html is not None:
         return HttpResponse(page.fill(request))
@@ -123,7 +142,11 @@ def _render_dashboard(
         period=period,
         # Read with the page's fingerprint when there is one.
         latest=page.latest_callback if page is not None else latest_callback(store_account.seller),
+        what_if=request.GET if any(name in request.GET for name in WHAT_IF_PARAMETERS) else None,
     )
+    if context["what_if_form"] is not None and request.htmx:
+        # In place: the outlook card, and the trend card (its forecast line) out of band.
+        return render(request, "health/_outlook_swap.html", context)
     if page is None:
         return render(request, DASHBOARD_TEMPLATE, context)
     html = render_to_string(DASHBOARD_TEMPLATE, {**context, **page.placeholders}, request)
@@ -137,9 +160,12 @@ def dashboard_context(
     store_accounts: list[StoreAccount],
     period: str,
     latest: CallbackRequest | None,
+    what_if: QueryDict | None = None,
 ) -> dict[str, object]:
-    """Everything the dashboard shows, read fresh."""
+    """Everything the dashboard shows, read fresh; `what_if` holds a what-if's parameters."""
     state = _health_of(store_account)
+    violations = _violations(store_account)
+    outlook, what_if_form = _outlook(store_account, state, violations, period, what_if)
     cases = list(
         AHACase.objects.filter(store_account=store_account)
         .select_related("violation")
@@ -150,9 +176,15 @@ def dashboard_context(
         "store_account": store_account,
         "store_accounts": store_accounts,
         "state": state,
-        "trend": trend_html(store_account, state, period=period),
+        "trend": trend_html(
+            store_account, state, period=period, outlook=outlook, store=what_if is None
+        ),
         "aha": aha_card(store_account, state),
-        "violation_groups": _violation_groups(store_account),
+        "violation_groups": _violation_groups(store_account, violations),
+        "outlook": outlook,
+        "period": period,
+        "outlook_view": outlook_context(outlook, store_account),
+        "what_if_form": what_if_form,
         "cases": cases,
         "enforcements": list(
             Enforcement.objects.filter(
@@ -172,36 +204,104 @@ def _health_of(store_account: StoreAccount) -> HealthState:
         return HealthState(store_account=store_account)
 
 
-def trend_html(store_account: StoreAccount, state: HealthState, *, period: str) -> str:
-    """The trend card's HTML, cached: it changes only when a day closes.
+def trend_html(
+    store_account: StoreAccount,
+    state: HealthState,
+    *,
+    period: str,
+    outlook: Outlook,
+    store: bool = True,
+) -> str:
+    """The trend card's HTML, cached: it changes only when a day closes or the forecast does.
 
     The key names everything the HTML shows (the store account, the last day charted, the
-    period and the language), so a new day close or a language switch reads a new key and no
-    stale chart is ever served. The cases, callbacks and violations are never cached.
+    period, the language and a digest of the forecast drawn), so a new day close, a language
+    switch or another forecast reads a new key and no stale chart is ever served. The cases,
+    callbacks and violations are never cached; a what-if's chart is not stored (`store`).
     """
-    last_day = state.last_closed_day or (
-        store_account.marketplace.local_date() - dt.timedelta(days=1)
-    )
-    key = TREND_CACHE_KEY.format(
-        store_account.pk, last_day.isoformat(), period, translation.get_language()
-    )
+    last_day = last_day_of(store_account, state)
+    key = trend_cache_key(store_account.pk, last_day, period=period, outlook=outlook)
     html = _cache_get(key)
     if html is None:
-        chart = _trend(store_account, last_day=last_day, days=PERIODS[period])
+        chart = build_trend(
+            outlook_series(store_account, state, period=period).ratings.items(),
+            last_day=last_day,
+            days=PERIODS[period],
+        )
         html = render_to_string(
             "health/_trend.html", {"chart": chart, "period": period, **RULE_FIGURES}
         )
-        _cache_set(key, html)
+        if store:
+            _cache_set(key, html)
     # The HTML comes from our own template, escaped when it was rendered.
     return mark_safe(html)  # noqa: S308
 
 
-def _trend(store_account: StoreAccount, *, last_day: dt.date, days: int) -> TrendChart:
-    ratings = DailyRating.objects.filter(
-        store_account=store_account,
-        day__range=(last_day - dt.timedelta(days=days - 1), last_day),
-    ).values_list("day", "ahr")
-    return build_trend(ratings, last_day=last_day, days=days)
+def trend_cache_key(
+    store_account_id: int, last_day: dt.date, *, period: str, outlook: Outlook
+) -> str:
+    """The trend card's cache key: the chart drawn, including a digest of its forecast."""
+    forecast_digest = hashlib.md5(
+        repr([day.ahr for day in outlook.shown.shown]).encode(), usedforsecurity=False
+    ).hexdigest()[:12]
+    return TREND_CACHE_KEY.format(
+        store_account_id, last_day.isoformat(), period, translation.get_language(), forecast_digest
+    )
+
+
+def outlook_series(store_account: StoreAccount, state: HealthState, *, period: str) -> Series:
+    """The ratings the chart and "What moved" show and the orders the outlook needs, in one
+    query, cached like the chart: they change when a day closes, or when late orders correct
+    the window (which changes its stored sum, part of the key)."""
+    last_day = last_day_of(store_account, state)
+    key = SERIES_CACHE_KEY.format(
+        store_account.pk, last_day.isoformat(), state.orders_in_window, period
+    )
+    cached = _cache_get(key)
+    if cached is not None:
+        return cached
+    rating_days, order_days = series_days(EXPLAINED_DAYS)
+    series = load_series(
+        store_account.pk,
+        last_day,
+        rating_days=max(rating_days, PERIODS[period]),
+        order_days=order_days,
+    )
+    _cache_set(key, series)
+    return series
+
+
+def _outlook(
+    store_account: StoreAccount,
+    state: HealthState,
+    violations: list[Violation],
+    period: str,
+    what_if: QueryDict | None,
+) -> tuple[Outlook, WhatIfForm | None]:
+    """The outlook, with the what-if asked when its form is valid (else the form's errors)."""
+    facts = account_facts(store_account, state, has_valid_contact=_has_valid_contact(store_account))
+    arguments = {
+        "facts": facts,
+        "violations": violation_facts(store_account.marketplace, violations),
+        "series": outlook_series(store_account, state, period=period),
+    }
+    outlook = build_outlook(store_account, state, **arguments)
+    if what_if is None:
+        return outlook, None
+    form = WhatIfForm(what_if, open_ids=sorted(outlook.open_violations))
+    if not form.is_valid():
+        return outlook, form
+    orders = form.cleaned_data["orders"]
+    question = WhatIf(
+        resolve=frozenset(form.cleaned_data["resolve"]),
+        daily_orders=Fraction(orders) if orders is not None else None,
+    )
+    return build_outlook(store_account, state, question=question, **arguments), form
+
+
+def _has_valid_contact(store_account: StoreAccount) -> bool:
+    contact = getattr(store_account.seller, "emergency_contact", None)
+    return contact is not None and contact.is_valid
 
 
 def _cache_get(key: str) -> str | None:
@@ -289,19 +389,29 @@ class ViolationRow:
     counts: bool
 
 
-def _violation_groups(store_account: StoreAccount) -> list[tuple[str, list[ViolationRow]]]:
+def _violations(store_account: StoreAccount) -> list[Violation]:
+    """The violations the page shows and its outlook explains: those of the last window, and
+    the older ones that still counted on a day "What moved" explains."""
+    return list(
+        Violation.objects.affecting(store_account)
+        .filter(detected_at__gte=violations_since(timezone.now()))
+        .only(*VIOLATION_FIELDS)
+        .order_by("category", "-detected_at")
+    )
+
+
+def _violation_groups(
+    store_account: StoreAccount, violations: list[Violation]
+) -> list[tuple[str, list[ViolationRow]]]:
     """The violations of the last window by category, with the AHR points each takes off
     today; grouped here once rather than by `{% regroup %}` calling a display method a row."""
     marketplace = store_account.marketplace
     today = marketplace.local_date()
     since = timezone.now() - dt.timedelta(days=WINDOW_DAYS)
     groups: dict[str, list[ViolationRow]] = {}
-    for violation in (
-        Violation.objects.affecting(store_account)
-        .filter(detected_at__gte=since)
-        .only(*VIOLATION_FIELDS)
-        .order_by("category", "-detected_at")
-    ):
+    for violation in violations:
+        if violation.detected_at < since:
+            continue
         facts = ViolationFacts(
             category=violation.category,
             severity=violation.severity,

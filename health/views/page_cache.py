@@ -51,7 +51,7 @@ from health.models import (
     Violation,
     ViolationScope,
 )
-from health.rating import WINDOW_DAYS
+from health.outlook import violations_since
 
 logger = logging.getLogger(__name__)
 
@@ -225,7 +225,8 @@ def cached_page(request: HttpRequest, store_account_id: int, *, period: str) -> 
     row = _read_fingerprint(
         seller=seller_id,
         store_account=store_account_id,
-        since=timezone.now() - dt.timedelta(days=WINDOW_DAYS),
+        # The violations the page reads: those it lists and those its outlook explains.
+        since=violations_since(timezone.now()),
         removed=EnrollmentEventKind.REMOVED,
         barred=EnrollmentEventKind.BARRED,
         account_wide=ViolationScope.ACCOUNT_WIDE,

@@ -17,7 +17,8 @@ from health.models import (
     HealthState,
 )
 from health.rating import WINDOW_DAYS
-from health.views.dashboard import TREND_CACHE_KEY
+from health.outlook import store_outlook
+from health.views.dashboard import trend_cache_key
 from tests.builders import PHONE, make_seller, make_store_account
 from tests.health.dashboard_data import add_history, add_violations, open_case, yesterday
 
@@ -151,9 +152,9 @@ def test_the_chart_is_shared_through_redis(seller_client, store_account, setting
             "KEY_PREFIX": f"aha-cache-test-{store_account.pk}",
         }
     }
-    key = TREND_CACHE_KEY.format(
-        store_account.pk, yesterday(store_account).isoformat(), "180", "en"
-    )
+    # The chart carries the forecast, which the key names by a digest.
+    outlook = store_outlook(store_account, has_valid_contact=True)
+    key = trend_cache_key(store_account.pk, yesterday(store_account), period="180", outlook=outlook)
     try:
         dashboard(seller_client, store_account)
         assert "of 30 days recorded" in cache.get(key)
