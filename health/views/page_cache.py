@@ -18,7 +18,6 @@ the next minute of the countdown.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import weakref
