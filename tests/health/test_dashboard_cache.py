@@ -16,8 +16,8 @@ from health.models import (
     EnrollmentEventKind,
     HealthState,
 )
-from health.rating import WINDOW_DAYS
 from health.outlook import store_outlook
+from health.rating import WINDOW_DAYS
 from health.views.dashboard import trend_cache_key
 from tests.builders import PHONE, make_seller, make_store_account
 from tests.health.dashboard_data import add_history, add_violations, open_case, yesterday
