@@ -14,6 +14,7 @@ from accounts.models import StoreAccount, StoreStatus, User
 from health.admin.actions import ActionRefused, Outcome, SpecialistAction
 from health.admin.base import SpecialistAdmin
 from health.admin.forms import ReasonForm, ViolationForm
+from health.admin.outlook import outlook_panel
 from health.admin.panels import store_account_panels
 from health.eligibility import RemovalReason
 from health.models import (
@@ -157,7 +158,7 @@ class StoreAccountAdmin(SpecialistAdmin):
         extra_context: dict | None = None,
     ):
         obj = self.get_object(request, object_id)
-        panels = store_account_panels(obj) if obj is not None else {}
+        panels = {**store_account_panels(obj), **outlook_panel(obj)} if obj is not None else {}
         return super().change_view(
             request, object_id, form_url, {**panels, **(extra_context or {})}
         )
