@@ -104,31 +104,37 @@ def item_text(item: Item) -> str:
     if item.change == Change.STARTS:
         if item.facts.repeat:
             return gettext(
-                "%(category)s detected on %(date)s started to count, double as a repeat"
-                " (another one of its kind was detected in the %(days)s days before it)"
+                "%(category)s: the violation detected on %(date)s started to count, double as a"
+                " repeat (another one of its category was detected in the %(days)s days"
+                " before it)"
             ) % {**_violation(item.facts), "days": WINDOW_DAYS}
-        return gettext("%(category)s detected on %(date)s started to count") % _violation(
-            item.facts
-        )
+        return gettext(
+            "%(category)s: the violation detected on %(date)s started to count"
+        ) % _violation(item.facts)
     if item.change == Change.RESOLVED:
-        return gettext("%(category)s detected on %(date)s was resolved") % _violation(item.facts)
+        return gettext(
+            "%(category)s: the violation detected on %(date)s was resolved"
+        ) % _violation(item.facts)
     if item.change == Change.EXPIRED:
-        return gettext("%(category)s detected on %(date)s stopped counting after %(days)s days") % {
+        return gettext(
+            "%(category)s: the violation detected on %(date)s stopped counting after %(days)s days"
+        ) % {
             **_violation(item.facts),
             "days": WINDOW_DAYS,
         }
     if item.change == Change.CRITICAL_STARTS:
         return gettext(
-            "Critical: %(category)s detected on %(date)s set your AHR to 0"
+            "%(category)s: the critical violation detected on %(date)s set your AHR to 0"
         ) % _violation(item.facts)
     if item.change == Change.CRITICAL_ENDS:
         if item.resolved:
             return gettext(
-                "The critical %(category)s detected on %(date)s was resolved: your AHR counts again"
+                "%(category)s: the critical violation detected on %(date)s was resolved, so"
+                " your AHR counts again"
             ) % _violation(item.facts)
         return gettext(
-            "The critical %(category)s detected on %(date)s stopped counting after %(days)s"
-            " days: your AHR counts again"
+            "%(category)s: the critical violation detected on %(date)s stopped counting after"
+            " %(days)s days, so your AHR counts again"
         ) % {**_violation(item.facts), "days": WINDOW_DAYS}
     if item.change == Change.LIMIT:
         return gettext("The AHR stays between %(low)s and %(high)s") % {
@@ -235,7 +241,7 @@ def outlook_context(outlook: Outlook, store_account: StoreAccount) -> dict[str, 
     choices = [
         OpenViolationChoice(
             pk=pk,
-            label=gettext("%(category)s detected on %(date)s (%(points)s)")
+            label=gettext("%(category)s: detected on %(date)s (%(points)s)")
             % {
                 **_violation(facts),
                 "points": (

@@ -16,7 +16,9 @@ def test_the_store_account_page_shows_what_moved_and_the_qualifying_day() -> Non
     page = client_for(make_specialist()).get(change_url(account)).content.decode()
     block = page.split('id="outlook"', 1)[1].split('id="enrollment-history"', 1)[0]
     detected = formats.date_format(day(180, 160), "DATE_FORMAT")
-    assert f"Listing policy violations detected on {detected} started to count" in block
+    assert (
+        f"Listing policy violations: the violation detected on {detected} started to count" in block
+    )
     assert "\u22124 points" in block
     outlook = store_outlook(account, has_valid_contact=True)
     assert f"First qualifying day: {outlook.forecast.qualifying_day:%Y-%m-%d}" in block

@@ -64,8 +64,8 @@ def test_what_moved_names_the_violation_by_category_and_detection_day_with_its_p
     detected = day(20, 5)
     assert f'id="moved-{detected.isoformat()}"' in moved
     assert (
-        f"Customer product reviews policy violations detected on {long_date(detected)}"
-        " started to count"
+        f"Customer product reviews policy violations: the violation detected on"
+        f" {long_date(detected)} started to count"
     ) in moved
     assert "\u22124 points" in moved
     # Days without a change are left out: only days with a change have an entry.
