@@ -7,7 +7,7 @@ and weighs a few KB, and the chart is complete without JavaScript.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from health.rating import AHA_LINE, AT_RISK_FROM, HEALTHY_FROM, MAX_AHR, MIN_AHR
@@ -38,6 +38,16 @@ class BandArea:
 
 
 @dataclass(frozen=True, slots=True)
+class DayNote:
+    """What moved the AHR on one charted day, and the strip of the plot that stands for it."""
+
+    day: dt.date
+    x: float
+    width: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class TrendChart:
     """Everything the template needs to draw the trend and describe it in words."""
 
@@ -53,10 +63,19 @@ class TrendChart:
     maximum: int | None
     days_below: int
     days_recorded: int
+    # The forecast drawn after the last day (a dashed continuation of the line), and the notes
+    # of the days whose change is explained.
+    forecast_line: str = ""
+    forecast_days: int = 0
+    forecast_last_day: dt.date | None = None
+    last_x: float = WIDTH - PAD_RIGHT
+    notes: tuple[DayNote, ...] = ()
     width: int = WIDTH
     height: int = HEIGHT
     plot_left: int = PAD_LEFT
     plot_right: int = WIDTH - PAD_RIGHT
+    plot_top: int = PAD_TOP
+    plot_height: int = HEIGHT - PAD_TOP - PAD_BOTTOM
     plot_bottom: int = HEIGHT - PAD_BOTTOM
     plot_width: int = WIDTH - PAD_LEFT - PAD_RIGHT
 
@@ -66,14 +85,23 @@ class TrendChart:
 
 
 def build_trend(
-    ratings: Iterable[tuple[dt.date, int]], *, last_day: dt.date, days: int
+    ratings: Iterable[tuple[dt.date, int]],
+    *,
+    last_day: dt.date,
+    days: int,
+    forecast: Iterable[tuple[dt.date, int]] = (),
+    notes: Mapping[dt.date, str] | None = None,
 ) -> TrendChart:
-    """The chart of the `days` days ending at `last_day`; days without a record leave a gap."""
+    """The chart of the `days` days ending at `last_day`; days without a record leave a gap.
+    A `forecast` of the days after `last_day` widens the chart and continues the line dashed;
+    `notes` say what moved the AHR on some of the charted days."""
     first_day = last_day - dt.timedelta(days=days - 1)
     points = sorted((day, ahr) for day, ahr in ratings if first_day <= day <= last_day)
+    ahead = sorted((day, ahr) for day, ahr in forecast if day > last_day)
     values = [ahr for _day, ahr in points]
-    top = _axis_top(max(values, default=MIN_AHR))
-    x_step = (WIDTH - PAD_LEFT - PAD_RIGHT) / max(days - 1, 1)
+    top = _axis_top(max(values + [ahr for _day, ahr in ahead], default=MIN_AHR))
+    span = days + len(ahead)
+    x_step = (WIDTH - PAD_LEFT - PAD_RIGHT) / max(span - 1, 1)
 
     def x(day: dt.date) -> float:
         return PAD_LEFT + (day - first_day).days * x_step
@@ -109,6 +137,16 @@ def build_trend(
         maximum=max(values, default=None),
         days_below=sum(1 for value in values if value < AHA_LINE),
         days_recorded=len(values),
+        # From the last recorded day on, so that the dashed line continues the solid one.
+        forecast_line=_line_path(points[-1:] + ahead if ahead else [], x, y),
+        forecast_days=len(ahead),
+        forecast_last_day=ahead[-1][0] if ahead else None,
+        last_x=x(last_day),
+        notes=tuple(
+            DayNote(day, x(day) - x_step / 2, x_step, text)
+            for day, text in sorted((notes or {}).items())
+            if first_day <= day <= last_day
+        ),
     )
 
 

@@ -62,7 +62,7 @@ from health.services.callbacks import queue_position
 from health.state import account_facts, evaluation_day, rating_window
 from health.views.common import seller_view
 from health.views.labels import CRITERION_TEXT, REMOVAL_TEXT
-from health.views.outlook_text import outlook_context
+from health.views.outlook_text import day_notes, outlook_context
 from health.views.page_cache import CachedPage, cached_page, seconds_until_countdowns_change
 
 logger = logging.getLogger(__name__)
@@ -227,6 +227,8 @@ def trend_html(
             outlook_series(store_account, state, period=period).ratings.items(),
             last_day=last_day,
             days=PERIODS[period],
+            forecast=[(day.day, day.ahr) for day in outlook.shown.shown],
+            notes=day_notes(outlook),
         )
         html = render_to_string(
             "health/_trend.html", {"chart": chart, "period": period, **RULE_FIGURES}
@@ -240,10 +242,10 @@ def trend_html(
 def trend_cache_key(
     store_account_id: int, last_day: dt.date, *, period: str, outlook: Outlook
 ) -> str:
-    """The trend card's cache key: the chart drawn, including a digest of its forecast."""
-    forecast_digest = hashlib.md5(
-        repr([day.ahr for day in outlook.shown.shown]).encode(), usedforsecurity=False
-    ).hexdigest()[:12]
+    """The trend card's cache key: the chart drawn, with a digest of its forecast and of what
+    moved the AHR on the days it explains."""
+    drawn = repr(([day.ahr for day in outlook.shown.shown], outlook.changes))
+    forecast_digest = hashlib.md5(drawn.encode(), usedforsecurity=False).hexdigest()[:12]
     return TREND_CACHE_KEY.format(
         store_account_id, last_day.isoformat(), period, translation.get_language(), forecast_digest
     )

@@ -141,7 +141,7 @@ def item_text(item: Item) -> str:
             "low": MIN_AHR,
             "high": MAX_AHR,
         }
-    return gettext("Orders or violations received or corrected after the day closed")
+    return gettext("Data received or corrected after the day closed")
 
 
 def day_texts(changes: list[DayChange]) -> list[DayText]:
@@ -278,4 +278,18 @@ def outlook_context(outlook: Outlook, store_account: StoreAccount) -> dict[str, 
         "recent_orders": rate_text(outlook.recent_daily_orders),
         "resolve_on": outlook.resolve_on,
         "store_account": store_account,
+    }
+
+
+def day_notes(outlook: Outlook) -> dict[dt.date, str]:
+    """Each explained day and its change in one line, the chart's note for that day (its items
+    are the day's entry in "What moved your AHR", which the note links to)."""
+    return {
+        change.day: gettext("%(day)s: %(before)s to %(after)s")
+        % {
+            "day": date_format(change.day, "DATE_FORMAT"),
+            "before": change.before,
+            "after": change.after,
+        }
+        for change in outlook.changes
     }

@@ -70,7 +70,7 @@ def test_a_seller_resolves_a_violation_in_the_what_if_and_qualifies_earlier(
     expect(answer).to_contain_text(f"{(before - after).days} days earlier than now.")
     # Answered in place: the address names the what-if (back and reload work), nothing saved.
     assert "whatif=1" in page.url and f"resolve={violation.pk}" in page.url
-    expect(page.locator(f"#what-if-resolve-{violation.pk}")).to_be_checked()
+    expect(page.locator(f"input[name=resolve][value='{violation.pk}']")).to_be_checked()
     violation.refresh_from_db()
     assert violation.resolved_at is None
     SCREENSHOTS.mkdir(exist_ok=True)

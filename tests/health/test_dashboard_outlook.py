@@ -56,7 +56,7 @@ def test_what_moved_names_the_violation_by_category_and_detection_day_with_its_p
     html = client.get(url(account)).content.decode()
     moved = html.split('id="moved-heading"', 1)[1].split('id="forecast-heading"', 1)[0]
     # Day 150 is the first of the last 30 closed days; nothing has changed since.
-    assert moved.count('class="moved-day"') == 1
+    assert moved.count('<li id="moved-') == 1
     assert f'id="moved-{day(180, 150).isoformat()}"' in moved
     account = steady_account(20, [(5, ViolationCategory.REVIEWS)])
     html = signed_in(client, account).get(url(account)).content.decode()
@@ -70,7 +70,7 @@ def test_what_moved_names_the_violation_by_category_and_detection_day_with_its_p
     assert "\u22124 points" in moved
     # Days without a change are left out: only days with a change have an entry.
     outlook = store_outlook(account, has_valid_contact=True)
-    assert moved.count('class="moved-day"') == len(outlook.changes) < 20
+    assert moved.count('<li id="moved-') == len(outlook.changes) < 20
 
 
 def test_what_moved_in_polish(client):
@@ -109,7 +109,7 @@ def test_a_what_if_as_a_plain_form_moves_the_qualifying_day_and_saves_nothing(be
     )
     assert f"{(before - after).days} days earlier than now." in answer
     assert "At tonight&#x27;s close" in answer or "At tonight's close" in answer
-    assert f'value="{violation.pk}" id="what-if-resolve-{violation.pk}" checked' in html
+    assert f'value="{violation.pk}" checked' in html
     violation.refresh_from_db()
     assert violation.resolved_at is None
 
