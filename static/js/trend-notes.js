@@ -11,7 +11,12 @@
       var link = event.currentTarget;
       var entry = document.getElementById(link.getAttribute("href").slice(1));
       var title = link.querySelector("title");
-      note.textContent = entry ? entry.textContent.replace(/\s+/g, " ").trim() : title.textContent;
+      var parts = entry ? entry.querySelectorAll("p, li") : [];
+      note.textContent = parts.length
+        ? Array.prototype.map.call(parts, function (part) {
+            return part.textContent.replace(/\s+/g, " ").trim();
+          }).join(" · ")
+        : title.textContent;
       note.hidden = false;
     }
     figure.querySelectorAll("a.day-note").forEach(function (link) {

@@ -56,6 +56,12 @@ def test_a_seller_resolves_a_violation_in_the_what_if_and_qualifies_earlier(
     sign_in(page, live_server.url, user.username)
     page.goto(live_server.url + reverse("health:dashboard", args=[account.pk]))
 
+    # The chart continues the trend with the forecast, and reads the day under focus.
+    expect(page.locator("svg.trend-svg path.forecast-line")).to_have_count(1)
+    page.locator("a.day-note").first.focus()
+    expect(page.locator(".trend-note")).to_contain_text(
+        "Listing policy violations: the violation detected on"
+    )
     outlook = page.locator("#outlook")
     now = outlook.locator(".qualifying-day")
     expect(now).to_contain_text("You would qualify for AHA at the close of")
