@@ -108,6 +108,13 @@ def last_day_of(store_account: StoreAccount, state: HealthState) -> dt.date:
     return max(yesterday, store_account.opened_on - dt.timedelta(days=1))
 
 
+def resolve_day(store_account: StoreAccount, state: HealthState) -> dt.date:
+    """The day a what-if resolves violations on: the store's own today, which is the day after
+    the last closed one unless a night is still to close."""
+    last_day = last_day_of(store_account, state)
+    return max(store_account.marketplace.local_date(), last_day + dt.timedelta(days=1))
+
+
 @dataclass(frozen=True, slots=True)
 class WhatIf:
     """The seller's question: resolve these open violations today, and/or another daily rate."""
@@ -164,9 +171,7 @@ def build_outlook(
         facts=facts,
     )
     rate = recent_daily_orders(series.orders, last_day=last_day, opened_on=store_account.opened_on)
-    # "Today" is the store's own day; it is the day after the last closed one unless a night is
-    # still to close.
-    resolve_on = max(store_account.marketplace.local_date(), last_day + dt.timedelta(days=1))
+    resolve_on = resolve_day(store_account, state)
     open_violations = {
         pk: facts for pk, facts in violations.items() if is_open_on(facts, resolve_on)
     }

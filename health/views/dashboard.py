@@ -25,7 +25,7 @@ from health.eligibility import (
     RemovalReason,
     evaluate_eligibility,
 )
-from health.forecast import EXPLAINED_DAYS
+from health.forecast import EXPLAINED_DAYS, is_open_on
 from health.forms import WHAT_IF_PARAMETERS, CallbackForm, WhatIfForm
 from health.models import (
     OPEN_CALLBACK_STATUSES,
@@ -46,6 +46,7 @@ from health.outlook import (
     build_outlook,
     last_day_of,
     load_series,
+    resolve_day,
     series_days,
     violation_facts,
     violations_since,
@@ -287,12 +288,17 @@ def _outlook(
         "violations": violation_facts(store_account.marketplace, violations),
         "series": outlook_series(store_account, state, period=period),
     }
-    outlook = build_outlook(store_account, state, **arguments)
     if what_if is None:
-        return outlook, None
-    form = WhatIfForm(what_if, open_ids=sorted(outlook.open_violations))
+        return build_outlook(store_account, state, **arguments), None
+    # The choices are the violations open on the day a what-if resolves them, as the outlook
+    # judges them; the outlook itself is built once, with the question when it is valid.
+    resolve_on = resolve_day(store_account, state)
+    open_ids = sorted(
+        pk for pk, facts in arguments["violations"].items() if is_open_on(facts, resolve_on)
+    )
+    form = WhatIfForm(what_if, open_ids=open_ids)
     if not form.is_valid():
-        return outlook, form
+        return build_outlook(store_account, state, **arguments), form
     orders = form.cleaned_data["orders"]
     question = WhatIf(
         resolve=frozenset(form.cleaned_data["resolve"]),
