@@ -381,9 +381,20 @@ def _simulate(
     rate: Fraction,
     count: int,
 ) -> tuple[ForecastDay, ...]:
-    """Close `count` days after start.last_day with the rules, as the nightly job would."""
+    """Close up to `count` days after start.last_day with the rules, as the nightly job would,
+    and at least FORECAST_DAYS."""
     in_window, window, enrolled = start.orders_in_window, start.window, start.enrolled
-    days = []
+    days: list[ForecastDay] = []
+    answered = False
+    # The days after FORECAST_DAYS are closed only to find the answer, and no longer than it
+    # can take: an enrolled account's AHR is steady after WINDOW_DAYS, so R1 comes within
+    # MAX_CONSECUTIVE_DAYS_BELOW + 1 days if ever; what only a person can change never passes.
+    if start.enrolled:
+        give_up = WINDOW_DAYS + MAX_CONSECUTIVE_DAYS_BELOW + 1
+    elif _why_never(start.facts) not in (None, Never.CONTACT):
+        give_up = FORECAST_DAYS
+    else:
+        give_up = count
     for n in range(1, count + 1):
         day = start.last_day + timedelta(days=n)
         entering = orders_on_day(rate, n)
@@ -410,7 +421,18 @@ def _simulate(
                 waiting_for_contact=decision.waiting_for_contact,
             )
         )
+        answered = answered or _answers(start, days[-1])
+        if n >= FORECAST_DAYS and (answered or n >= give_up):
+            break
     return tuple(days)
+
+
+def _answers(start: Start, day: ForecastDay) -> bool:
+    """Whether this forecast day answers the question the forecast is asked for the account:
+    its first enrollment (or qualifying but for the contact), or, enrolled, its first removal."""
+    if start.enrolled:
+        return day.removes is not None
+    return day.enrolls or day.waiting_for_contact
 
 
 def what_if(
