@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from accounts.phones import is_dialable, validate_dialable
+
 
 class Language(models.TextChoices):
     ENGLISH = "en", _("English")
@@ -163,7 +165,7 @@ class EmergencyContact(models.Model):
     seller = models.OneToOneField(
         Seller, on_delete=models.CASCADE, related_name="emergency_contact"
     )
-    phone = PhoneNumberField(_("emergency contact phone number"))
+    phone = PhoneNumberField(_("emergency contact phone number"), validators=[validate_dialable])
     # `is_valid` judged once when the number is saved, so the nightly close of a million store
     # accounts reads a column instead of parsing every number; None (rows written in bulk,
     # bypassing save) means not judged yet, and readers judge the number themselves.
@@ -186,4 +188,4 @@ class EmergencyContact(models.Model):
     @property
     def is_valid(self) -> bool:
         """A real, dialable number as libphonenumber judges it (E2)."""
-        return bool(self.phone) and self.phone.is_valid()
+        return is_dialable(self.phone)
