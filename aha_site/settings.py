@@ -7,7 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from aha_site.env import env_bool, env_int, env_list, env_str, env_url
+from aha_site.env import env_bool, env_int, env_list, env_networks, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -41,6 +41,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: everything after it (throttling, logs) sees the real client address.
+    "aha_site.client_address.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -152,6 +154,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "accounts.throttle.ThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "accounts:login"
@@ -164,7 +167,21 @@ AXES_COOLOFF_TIME = env_int("LOGIN_COOLOFF_MINUTES", 60, minimum=1) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# REMOTE_ADDR is the real client address: ClientAddressMiddleware reads it from behind the
+# trusted proxies, TRUSTED_PROXY_COUNT of them in front, or those at TRUSTED_PROXIES.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+if TRUSTED_PROXY_COUNT and TRUSTED_PROXIES:
+    raise ImproperlyConfigured("Set TRUSTED_PROXY_COUNT or TRUSTED_PROXIES, not both.")
+# Beyond axes' username+address lockout (accounts/throttle.py): a limit per address across
+# usernames, and a per-username delay that doubles after each failure past a threshold.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# A refused attempt is not a failure: it neither extends a pause nor counts toward another one.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 20, minimum=1)
+LOGIN_USERNAME_SLOW_AFTER = env_int("LOGIN_USERNAME_SLOW_AFTER", 10, minimum=1)
+LOGIN_USERNAME_MAX_DELAY_SECONDS = env_int("LOGIN_USERNAME_MAX_DELAY_SECONDS", 900, minimum=1)
 # Decision: failed sign-ins are logged with the username and address (never the password), so an
 # attack can be traced; axes masks both by default.
 AXES_SENSITIVE_PARAMETERS: list[str] = []
