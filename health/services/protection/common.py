@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -18,6 +20,10 @@ from health.services.audit import record_action
 from health.services.outbox import EmailDraft, queue_email
 
 PLAN_FIELDS = ("root_cause", "actions_taken", "prevention")
+
+# The earliest detection or contact time accepted: older is a typing slip (0001-01-01), and
+# times near year 1 cannot even be moved into every marketplace's zone.
+EARLIEST_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 PLAN_LABELS = {

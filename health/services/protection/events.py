@@ -23,6 +23,7 @@ from health.models import (
 from health.services.protection.cases import open_low_ahr_cases, start_outreach
 from health.services.protection.common import (
     DESCRIPTION_MAX_LENGTH,
+    EARLIEST_TIME,
     affected_accounts,
     audit,
     check_choice,
@@ -51,6 +52,8 @@ def record_violation(
     check_choice(scope, ViolationScope.values, "scope")
     if detected_at > timezone.now():
         raise ValidationError("A violation cannot be detected in the future.", code="future")
+    if detected_at < EARLIEST_TIME:
+        raise ValidationError("A violation cannot be detected before 2000.", code="too_early")
     store_account = load_account(store_account.pk)
     violation = Violation.objects.create(
         store_account=store_account,
