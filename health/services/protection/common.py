@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import StoreAccount, User
+from aha_site.text import has_visible_text
 from health.models import (
     AHACase,
     Enforcement,
@@ -53,7 +54,7 @@ def set_plan(
 
 def clean_text(value: str, label: str, max_length: int, *, required: bool) -> str:
     text = (value or "").strip()
-    if required and not text:
+    if required and not has_visible_text(text):
         raise ValidationError(f"Please write {label}.", code="required")
     if len(text) > max_length:
         raise ValidationError(
