@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Exists, OuterRef
+from django.shortcuts import get_object_or_404
+from django_otp.plugins.otp_totp import admin as otp_totp_admin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import EmergencyContact, Marketplace, Seller, StoreAccount, User
 
@@ -69,3 +72,19 @@ class UserAdmin(DjangoUserAdmin):
         ("Account health", {"fields": ["seller", "language", "marketplaces"]}),
     ]
     filter_horizontal = ["groups", "user_permissions", "marketplaces"]
+
+
+class TOTPDeviceAdmin(otp_totp_admin.TOTPDeviceAdmin):
+    """django-otp's admin, answering 404 (not 500) for a device that does not exist."""
+
+    def config_view(self, request, pk):
+        get_object_or_404(TOTPDevice, pk=pk)
+        return super().config_view(request, pk)
+
+    def qrcode_view(self, request, pk):
+        get_object_or_404(TOTPDevice, pk=pk)
+        return super().qrcode_view(request, pk)
+
+
+admin.site.unregister(TOTPDevice)
+admin.site.register(TOTPDevice, TOTPDeviceAdmin)

@@ -3,14 +3,47 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
+import functools
+import logging
+import zoneinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
+
+from accounts.phones import is_dialable, validate_dialable
+
+logger = logging.getLogger(__name__)
+
+
+def validate_time_zone(name: str) -> None:
+    """ValidationError unless `name` is a time zone this server knows (IANA, e.g. Europe/Warsaw)."""
+    if name not in _known_time_zones():
+        raise ValidationError(
+            _("%(name)s is not a known time zone. Use an IANA name such as Europe/Warsaw."),
+            params={"name": name},
+            code="unknown_time_zone",
+        )
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The time zone of that name; UTC (and an error in the log) for one this server lacks."""
+    try:
+        return ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        # A zone stored before zones were validated: UTC keeps the pages up, the log says why.
+        logger.error("Unknown time zone %r stored on a marketplace", name)
+        return ZoneInfo("UTC")
+
+
+@functools.cache
+def _known_time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
 
 
 class Language(models.TextChoices):
@@ -23,7 +56,12 @@ class Marketplace(models.Model):
 
     code = models.CharField(max_length=2, primary_key=True)
     name = models.CharField(max_length=60)
-    time_zone = models.CharField(max_length=40)
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=40,
+        validators=[validate_time_zone],
+        help_text=_("An IANA time zone name, e.g. Europe/Warsaw."),
+    )
     language = models.CharField(max_length=5)
     currency = models.CharField(max_length=3)
     aha_available_from = models.DateField()
@@ -34,9 +72,15 @@ class Marketplace(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        # Every day close and local time depends on the zone: none is stored that does not exist,
+        # whatever the path (admin, shell, data migration).
+        validate_time_zone(self.time_zone)
+        super().save(*args, **kwargs)
+
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.time_zone)
+        return zone_named(self.time_zone)
 
     @property
     def phone_region(self) -> str:
@@ -163,7 +207,7 @@ class EmergencyContact(models.Model):
     seller = models.OneToOneField(
         Seller, on_delete=models.CASCADE, related_name="emergency_contact"
     )
-    phone = PhoneNumberField(_("emergency contact phone number"))
+    phone = PhoneNumberField(_("emergency contact phone number"), validators=[validate_dialable])
     # `is_valid` judged once when the number is saved, so the nightly close of a million store
     # accounts reads a column instead of parsing every number; None (rows written in bulk,
     # bypassing save) means not judged yet, and readers judge the number themselves.
@@ -186,4 +230,4 @@ class EmergencyContact(models.Model):
     @property
     def is_valid(self) -> bool:
         """A real, dialable number as libphonenumber judges it (E2)."""
-        return bool(self.phone) and self.phone.is_valid()
+        return is_dialable(self.phone)

@@ -33,6 +33,17 @@ class StaffAdminSite(AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         return super().has_permission(request) and is_verified(request)
 
+    def register(self, model_or_iterable, admin_class=None, **options) -> None:
+        # Every ModelAdmin records its edits in the audit trail (accounts/admin_audit.py).
+        from django.contrib.admin import ModelAdmin
+
+        from accounts.admin_audit import AuditedAdminMixin
+
+        base = admin_class or ModelAdmin
+        if not issubclass(base, AuditedAdminMixin):
+            base = type(base.__name__, (AuditedAdminMixin, base), {"__module__": base.__module__})
+        super().register(model_or_iterable, base, **options)
+
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         # Staff who passed the password step but not the code go to the code step, instead of
         # seeing the password form again.

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-import phonenumbers
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from phonenumber_field.phonenumber import PhoneNumber
 
 from accounts.models import (
     EmergencyContact,
@@ -19,28 +17,9 @@ from accounts.models import (
     StoreAccount,
     User,
 )
+from accounts.phones import parse_phone
 
-
-def parse_phone(raw: str, *, region: str) -> PhoneNumber:
-    """A valid, dialable number, or ValidationError with a message a seller can act on."""
-    text = (raw or "").strip()
-    if not text:
-        raise ValidationError(_("Enter a phone number."), code="required")
-    if len(text) > 32:
-        raise ValidationError(_("That is too long to be a phone number."), code="too_long")
-    try:
-        number = PhoneNumber.from_string(text, region=region)
-    except phonenumbers.NumberParseException:
-        raise ValidationError(
-            _("That is not a phone number. Use digits, e.g. +48 512 345 678."), code="invalid"
-        ) from None
-    if not number.is_valid():
-        raise ValidationError(
-            _("That number cannot be dialled in %(region)s. Check the digits and country code.")
-            % {"region": region},
-            code="invalid",
-        )
-    return number
+__all__ = ["parse_phone"]  # the one validation of numbers to call lives in accounts.phones
 
 
 @transaction.atomic

@@ -67,14 +67,22 @@ def code_matches_key(*, hex_key: str, code: str) -> bool:
     return totp.verify(int(code), tolerance=1)
 
 
+@transaction.atomic
 def check_device_code(*, device: TOTPDevice, code: str) -> str | None:
     """Verify a code on a device (throttled, never twice the same); the error message or None."""
-    allowed, _details = device.verify_is_allowed()
+    # The device row is locked for the check: sessions submitting at the same instant are checked
+    # one after another against the last code accepted (django-otp's last_t) and the failures
+    # counted so far, so a code is accepted at most once and no failure is lost.
+    locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+    username = device.user.get_username()
+    allowed, _details = locked.verify_is_allowed()
     if not allowed:
-        logger.warning("Second factor throttled for user %s", device.user.get_username())
+        # A submission refused while throttled counts too: every wrong try lengthens the wait.
+        locked.throttle_increment(commit=True)
+        logger.warning("Second factor throttled for user %s", username)
         return str(THROTTLED)
-    if not device.verify_token(code):
-        logger.warning("Second factor: wrong code for user %s", device.user.get_username())
+    if not locked.verify_token(code):
+        logger.warning("Second factor: wrong code for user %s", username)
         return str(WRONG_CODE)
     return None
 

@@ -1,5 +1,6 @@
 """Strict readers for environment variables: a malformed value stops start-up, clearly."""
 
+import ipaddress
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -55,3 +56,16 @@ def env_url(name: str, *, schemes: tuple[str, ...]) -> str:
         allowed = ", ".join(f"{scheme}://" for scheme in schemes)
         raise ImproperlyConfigured(f"{name}={raw!r} must start with one of: {allowed}")
     return raw
+
+
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of IP addresses or CIDR networks; empty when unset."""
+    values = env_list(name, [])
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} holds {value!r}, which is not an IP address or network."
+            ) from None
+    return values

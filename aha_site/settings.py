@@ -7,7 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from aha_site.env import env_bool, env_int, env_list, env_str, env_url
+from aha_site.env import env_bool, env_int, env_list, env_networks, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -41,6 +41,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: everything after it (throttling, logs) sees the real client address.
+    "aha_site.client_address.ClientAddressMiddleware",
+    # Before anything reads a body (CSRF does): oversized and unwanted multipart bodies are
+    # refused from their headers, then text no database can store.
+    "aha_site.request_guard.BoundedBodyMiddleware",
+    "aha_site.request_guard.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -51,11 +57,19 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "health.middleware.UserLanguageMiddleware",
+    "health.middleware.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+
+# Request bodies: every form here is a few kilobytes of text; the admin's longest (a bulk action
+# on a page of ids) is far below 1 MB. No view takes files today (see request_guard.accepts_files).
+MAX_REQUEST_BODY = 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY
+FILE_UPLOAD_MAX_BODY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 ROOT_URLCONF = "aha_site.urls"
 WSGI_APPLICATION = "aha_site.wsgi.application"
@@ -152,6 +166,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "accounts.throttle.ThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "accounts:login"
@@ -164,7 +179,21 @@ AXES_COOLOFF_TIME = env_int("LOGIN_COOLOFF_MINUTES", 60, minimum=1) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# REMOTE_ADDR is the real client address: ClientAddressMiddleware reads it from behind the
+# trusted proxies, TRUSTED_PROXY_COUNT of them in front, or those at TRUSTED_PROXIES.
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+if TRUSTED_PROXY_COUNT and TRUSTED_PROXIES:
+    raise ImproperlyConfigured("Set TRUSTED_PROXY_COUNT or TRUSTED_PROXIES, not both.")
+# Beyond axes' username+address lockout (accounts/throttle.py): a limit per address across
+# usernames, and a per-username delay that doubles after each failure past a threshold.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# A refused attempt is not a failure: it neither extends a pause nor counts toward another one.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 20, minimum=1)
+LOGIN_USERNAME_SLOW_AFTER = env_int("LOGIN_USERNAME_SLOW_AFTER", 10, minimum=1)
+LOGIN_USERNAME_MAX_DELAY_SECONDS = env_int("LOGIN_USERNAME_MAX_DELAY_SECONDS", 900, minimum=1)
 # Decision: failed sign-ins are logged with the username and address (never the password), so an
 # attack can be traced; axes masks both by default.
 AXES_SENSITIVE_PARAMETERS: list[str] = []
@@ -249,7 +278,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Text from requests (a username, a path) goes into messages: it must not forge lines.
+    "filters": {"escape_controls": {"()": "aha_site.log_escaping.EscapeControlCharacters"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["escape_controls"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},

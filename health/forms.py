@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Marketplace
+from aha_site.text import MinVisibleLengthValidator
 from health.models import AHACase, CallbackRequest
 
 PLAN_MAX_LENGTH = AHACase._meta.get_field("root_cause").max_length
@@ -16,7 +17,8 @@ PHONE_MAX_LENGTH = 32
 
 def _text_area(help_text: str) -> forms.CharField:
     return forms.CharField(
-        min_length=PLAN_MIN_LENGTH,
+        # Counted in characters that show: zero-width ones and spaces fill no minimum.
+        validators=[MinVisibleLengthValidator(PLAN_MIN_LENGTH)],
         max_length=PLAN_MAX_LENGTH,
         help_text=help_text,
         widget=forms.Textarea(attrs={"rows": 4, "maxlength": PLAN_MAX_LENGTH}),

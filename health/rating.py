@@ -20,7 +20,8 @@ STARTING_AHR = 200
 ORDERS_PER_BONUS_STEP = 200
 BONUS_POINTS_PER_STEP = 4
 
-# A repeat violation (same category within the life of an earlier one) counts this many times.
+# A repeat violation (another of its category detected on one of the 180 local days before its
+# own detection day) counts this many times.
 REPEAT_MULTIPLIER = 2
 
 MIN_AHR = 0
@@ -85,10 +86,10 @@ def is_repeat(
     category: str, detected_on: date, earlier_detections: Iterable[tuple[str, date]]
 ) -> bool:
     """Whether a violation detected on `detected_on` counts double (decision, rules §2.3)."""
-    # "Detected in the 180 days before it" is read as: an earlier one of the same category is
-    # still within its own 180-day life on this detection day, resolved or not.
+    # "Detected in the 180 days before it" is the local days V-180..V-1, resolved or not: one
+    # detected on the same local day is not before it, one 180 days back is, 181 days is not.
     return any(
-        earlier_category == category and 0 <= (detected_on - earlier_on).days < WINDOW_DAYS
+        earlier_category == category and 1 <= (detected_on - earlier_on).days <= WINDOW_DAYS
         for earlier_category, earlier_on in earlier_detections
     )
 

@@ -6,10 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
-from phonenumber_field.phonenumber import PhoneNumber
-from phonenumbers import NumberParseException
-
 from accounts.models import EmergencyContact, StoreAccount, StoreStatus
+from accounts.phones import is_dialable_text
 from health.eligibility import AccountFacts, Eligibility, RatingWindow, evaluate_eligibility
 from health.models import HealthState
 from health.rating import WINDOW_DAYS
@@ -55,12 +53,7 @@ def account_facts(
 def phone_is_valid(stored: str) -> bool:
     """E2 for a stored E.164 number, as EmergencyContact.is_valid judges it; cached because a
     day close checks every seller's number and parsing one costs more than the rest of its work."""
-    if not stored:
-        return False
-    try:
-        return PhoneNumber.from_string(stored).is_valid()
-    except NumberParseException:
-        return False
+    return is_dialable_text(stored)
 
 
 def seller_has_valid_contact(seller_id: int) -> bool:

@@ -191,3 +191,14 @@ def test_short_load_test_against_gunicorn_loses_nothing(postgres) -> None:
     assert "errors: 0" in result.stdout
     assert "lost: 0" in result.stdout
     assert "dashboard" in result.stdout
+
+
+def test_the_load_test_server_socket_is_bound_by_the_system() -> None:
+    from health.loadtest.server import bound_socket
+
+    with bound_socket() as first, bound_socket() as second:
+        ports = {first.getsockname()[1], second.getsockname()[1]}
+        assert len(ports) == 2 and 0 not in ports
+        # Bound from the start: nothing else can take the port before gunicorn listens on it.
+        with pytest.raises(OSError), bound_socket(first.getsockname()[1]) as _again:
+            pass

@@ -14,10 +14,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import Action, ActionLocation
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -201,7 +201,10 @@ class SpecialistActionsMixin:
         spec = next((s for s in self.specialist_actions if s.name == name), None)
         if spec is None:
             raise Http404
-        obj = get_object_or_404(self.get_queryset(request), pk=object_id)  # type: ignore[attr-defined]
+        # get_object answers None for an id that is not a valid key (not a number, out of range).
+        obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+        if obj is None:
+            raise Http404
         form = spec.form_class(request.POST or None) if spec.form_class else None
         if request.method == "POST":
             if form is not None and not form.is_valid():

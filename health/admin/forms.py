@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,8 +16,14 @@ from health.models import (
     ViolationCategory,
     ViolationScope,
 )
+from health.services.protection.common import EARLIEST_TIME
 
 TEXT_MAX_LENGTH = AuditEntry._meta.get_field("reason").max_length
+
+
+def validate_plausible_time(value: dt.datetime) -> None:
+    if value < EARLIEST_TIME:
+        raise forms.ValidationError(_("Enter a time from the year 2000 on."), code="too_early")
 
 
 class NoteForm(forms.Form):
@@ -38,6 +46,7 @@ class ContactAttemptForm(forms.Form):
     at = forms.DateTimeField(
         label=_("When (UTC)"),
         required=False,
+        validators=[validate_plausible_time],
         help_text=_(
             "Leave empty for now. A phone call that reached the seller before the outreach "
             "email starts the engagement clock from the call."
@@ -58,7 +67,10 @@ class ViolationForm(forms.Form):
         label=_("Deactivation-level (every critical violation is)"), required=False
     )
     detected_at = forms.DateTimeField(
-        label=_("Detected at (UTC)"), initial=timezone.now, help_text=_("YYYY-MM-DD HH:MM")
+        label=_("Detected at (UTC)"),
+        initial=timezone.now,
+        help_text=_("YYYY-MM-DD HH:MM"),
+        validators=[validate_plausible_time],
     )
     description = forms.CharField(
         label=_("Description"), required=False, max_length=2000, widget=forms.Textarea

@@ -1,4 +1,4 @@
-"""Real server processes for the load test: gunicorn on a free local port, and a Celery worker
+"""Real server processes for the load test: gunicorn on a port the system picks, and a Celery worker
 when there is a broker, both on the database the caller names."""
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from django.db import connection
 
 from health.loadtest.http import HOST
 
-PORTS = range(8300, 8400)
 STARTUP_SECONDS = 60
 STOP_SECONDS = 10
 
@@ -87,15 +86,13 @@ def database_url() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{params['NAME']}"
 
 
-def free_port(ports: range = PORTS) -> int:
-    for port in ports:
-        with socket.socket() as probe:
-            try:
-                probe.bind((HOST, port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
+def bound_socket(port: int = 0) -> socket.socket:
+    """A TCP socket bound on HOST, to port 0 unless asked: the system picks a free port and it is
+    ours from that moment, so no other process can take it between a probe and the bind."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((HOST, port))
+    sock.set_inheritable(True)
+    return sock
 
 
 def server_env(
@@ -160,26 +157,29 @@ def collect_static(env: dict[str, str]) -> None:
 @contextmanager
 def gunicorn(env: dict[str, str], options: ServerOptions = ServerOptions()) -> Iterator[Server]:
     """gunicorn serving the site until the block ends; waits for /healthz before yielding."""
-    port = options.port or free_port()
-    worker_class = "gthread" if options.threads > 1 else "sync"
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "aha_site.wsgi",
-        f"--bind={HOST}:{port}",
-        f"--workers={options.workers}",
-        f"--worker-class={worker_class}",
-        f"--threads={options.threads}",
-        "--keep-alive=5",
-        "--backlog=2048",
-        "--timeout=60",
-        "--graceful-timeout=5",
-    ]
-    with _process(command, env, "gunicorn") as (process, log_path):
-        server = Server(port=port, process=process, log_path=log_path)
-        wait_until_serving(server)
-        yield server
+    # gunicorn takes the socket already bound (--bind fd://N) and listens on it.
+    with bound_socket(options.port or 0) as sock:
+        port = sock.getsockname()[1]
+        worker_class = "gthread" if options.threads > 1 else "sync"
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "aha_site.wsgi",
+            f"--bind=fd://{sock.fileno()}",
+            f"--workers={options.workers}",
+            f"--worker-class={worker_class}",
+            f"--threads={options.threads}",
+            "--keep-alive=5",
+            "--backlog=2048",
+            "--timeout=60",
+            "--graceful-timeout=5",
+        ]
+        with _process(command, env, "gunicorn", pass_fds=(sock.fileno(),)) as (process, log_path):
+            sock.close()  # gunicorn holds its own copy now
+            server = Server(port=port, process=process, log_path=log_path)
+            wait_until_serving(server)
+            yield server
 
 
 @contextmanager
@@ -206,7 +206,7 @@ def celery_worker(env: dict[str, str], *, concurrency: int = 1) -> Iterator[Serv
 
 @contextmanager
 def _process(
-    command: list[str], env: dict[str, str], name: str
+    command: list[str], env: dict[str, str], name: str, *, pass_fds: tuple[int, ...] = ()
 ) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     with tempfile.NamedTemporaryFile(prefix=f"aha-{name}-", suffix=".log", delete=False) as log:
         log_path = Path(log.name)
@@ -218,6 +218,7 @@ def _process(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=pass_fds,
         )
     try:
         yield process, log_path

@@ -47,18 +47,29 @@ def queue_position(callback: CallbackRequest) -> int | None:
     )
 
 
-@transaction.atomic
 def request_callback(
     *, seller: Seller, phone: str | None, topic: str, case: AHACase | None = None, by: User
 ) -> CallbackRequest:
     """Queue a callback; a second press while one is open returns the open one unchanged."""
+    callback, _created = press_callback(seller=seller, phone=phone, topic=topic, case=case, by=by)
+    return callback
+
+
+@transaction.atomic
+def press_callback(
+    *, seller: Seller, phone: str | None, topic: str, case: AHACase | None = None, by: User
+) -> tuple[CallbackRequest, bool]:
+    """Queue a callback, or find the open one; and whether this press created it.
+
+    Only the press that created the request may be told "we have your request": presses at the
+    same instant are serialised here, and every other one gets the open request it found."""
     # Serialise the requests of one seller so the limits below cannot be raced past.
     Seller.objects.select_for_update().filter(pk=seller.pk).first()
     # MAX_OPEN_CALLBACKS (one): the open request is shown instead; a database constraint
     # backs this check up.
     open_requests = list(CallbackRequest.objects.open().for_seller(seller)[:MAX_OPEN_CALLBACKS])
     if len(open_requests) >= MAX_OPEN_CALLBACKS:
-        return open_requests[0]
+        return open_requests[0], False
     _check_allowed(seller)
     number = _number_to_call(seller, phone)
     topic = _clean_text(topic, TOPIC_MAX_LENGTH, field="topic")
@@ -71,9 +82,9 @@ def request_callback(
             )
     except IntegrityError:
         # A concurrent press won the one-open-request constraint: show that request.
-        return CallbackRequest.objects.open().for_seller(seller).get()
+        return CallbackRequest.objects.open().for_seller(seller).get(), False
     _queue_received_email(callback)
-    return callback
+    return callback, True
 
 
 def _check_allowed(seller: Seller) -> None:

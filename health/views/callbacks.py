@@ -74,9 +74,8 @@ def _submit(request: HttpRequest, form: CallbackForm, store_account: StoreAccoun
         errors = [error for field_errors in form.errors.values() for error in field_errors]
         return " ".join(errors), messages.ERROR
     seller = store_account.seller
-    already_open = callback_services.open_callback(seller)
     try:
-        callback = callback_services.request_callback(
+        callback, created = callback_services.press_callback(
             seller=seller,
             phone=form.cleaned_data["phone"] or None,
             topic=form.cleaned_data["topic"],
@@ -85,7 +84,7 @@ def _submit(request: HttpRequest, form: CallbackForm, store_account: StoreAccoun
         )
     except ValidationError as error:
         return " ".join(error.messages), messages.ERROR
-    if already_open is not None and already_open.pk == callback.pk:
+    if not created:
         return _("You already have a callback request open; here is its status."), messages.INFO
     return _("We have your request. A specialist will call %(phone)s.") % {
         "phone": callback.phone

@@ -24,7 +24,6 @@ import weakref
 from dataclasses import dataclass
 from functools import cache as once
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import django
 from django.conf import settings
@@ -38,7 +37,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from redis.exceptions import RedisError
 
-from accounts.models import EmergencyContact, Marketplace, Seller, StoreAccount
+from accounts.models import EmergencyContact, Marketplace, Seller, StoreAccount, zone_named
 from health.models import (
     OPEN_CALLBACK_STATUSES,
     AHACase,
@@ -245,7 +244,7 @@ def cached_page(request: HttpRequest, store_account_id: int, *, period: str) -> 
         store_account=store_account_id,
         period=period,
         language=translation.get_language(),
-        day=timezone.now().astimezone(ZoneInfo(time_zone)).date().isoformat(),
+        day=timezone.now().astimezone(zone_named(time_zone)).date().isoformat(),
         rows=rows,
     )
     return CachedPage(

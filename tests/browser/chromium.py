@@ -1,10 +1,9 @@
-"""What every browser test shares: Debian's Chromium with the flags this machine needs, and a free
-port for the live server."""
+"""What every browser test shares: Debian's Chromium with the flags this machine needs, and a
+live server on a port the system picks."""
 
 from __future__ import annotations
 
 import os
-import socket
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls here are still sync.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -20,12 +19,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-def free_port(first: int = 8100, last: int = 8299) -> int:
-    for port in range(first, last + 1):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                return port
-    raise RuntimeError("no free port for the live server")
-
-
-os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", f"localhost:{free_port()}")
+# Port 0: the system picks a free port when the live server binds (Django's LiveServerThread
+# reads it back), so nothing can take it between a probe and the bind.
+os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "localhost:0")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -83,6 +84,52 @@ def test_repeat_means_same_category_within_180_days_before():
     assert not violation(store, detected_at=now - dt.timedelta(days=10), **kwargs).repeat
     assert violation(store, detected_at=now, **kwargs).repeat
     assert not violation(store, category="reviews", detected_at=now, **kwargs).repeat
+
+
+WARSAW = ZoneInfo("Europe/Warsaw")
+
+
+def local_time(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=WARSAW)
+
+
+@pytest.mark.parametrize(
+    ("days_before", "repeat"), [(0, False), (1, True), (179, True), (180, True), (181, False)]
+)
+def test_repeat_is_judged_in_the_marketplaces_local_days(days_before: int, repeat: bool):
+    # The earlier one late on its local day, the later one just after local midnight: the time
+    # between them is almost a day shorter than the local days (same day: both after midnight).
+    store = make_store_account(marketplace="PL")
+    day = dt.date(2026, 6, 15)
+    earlier_day = day - dt.timedelta(days=days_before)
+    earlier_at = local_time(earlier_day, 23, 50) if days_before else local_time(day, 0, 5)
+    violation(store, deactivation_level=False, detected_at=earlier_at)
+    later = violation(store, deactivation_level=False, detected_at=local_time(day, 0, 10))
+    assert later.repeat is repeat
+
+
+def test_two_on_the_same_local_day_are_both_single():
+    store = make_store_account(marketplace="PL")
+    day = dt.date(2026, 6, 15)
+    first = violation(store, deactivation_level=False, detected_at=local_time(day, 0, 10))
+    second = violation(store, deactivation_level=False, detected_at=local_time(day, 23, 50))
+    first.refresh_from_db()
+    assert (first.repeat, second.repeat) == (False, False)
+
+
+def test_a_violation_recorded_late_makes_the_later_one_a_repeat():
+    store = make_store_account(marketplace="PL")
+    day = dt.date(2026, 6, 15)
+    later = violation(store, deactivation_level=False, detected_at=local_time(day, 12))
+    unrelated = violation(
+        store, category="reviews", deactivation_level=False, detected_at=local_time(day, 12)
+    )
+    earlier = violation(
+        store, deactivation_level=False, detected_at=local_time(day - dt.timedelta(180), 12)
+    )
+    later.refresh_from_db()
+    unrelated.refresh_from_db()
+    assert (later.repeat, unrelated.repeat, earlier.repeat) == (True, False, False)
 
 
 def test_an_account_wide_violation_elsewhere_counts_as_earlier_for_repeat():

@@ -97,16 +97,22 @@ def test_critical_violation_has_no_points() -> None:
         violation_points(violation(Severity.CRITICAL))
 
 
-def test_same_category_179_days_later_is_a_repeat() -> None:
-    assert is_repeat(LISTING, DAY + days(179), [(LISTING, DAY)])
+@pytest.mark.parametrize(
+    ("days_before", "repeat"), [(0, False), (1, True), (179, True), (180, True), (181, False)]
+)
+def test_repeat_means_detected_on_one_of_the_180_local_days_before(
+    days_before: int, repeat: bool
+) -> None:
+    # Rules §2.3: the days V-180..V-1; the same day is not before it, 181 days back is too far.
+    assert is_repeat(LISTING, DAY, [(LISTING, DAY - days(days_before))]) is repeat
 
 
-def test_same_category_same_day_is_a_repeat() -> None:
-    assert is_repeat(LISTING, DAY, [(LISTING, DAY)])
+def test_two_on_the_same_day_are_not_repeats_of_each_other() -> None:
+    assert not is_repeat(LISTING, DAY, [(LISTING, DAY), (LISTING, DAY)])
 
 
-def test_same_category_180_days_later_is_not_a_repeat() -> None:
-    assert not is_repeat(LISTING, DAY + days(180), [(LISTING, DAY)])
+def test_an_earlier_one_makes_a_repeat_beside_a_same_day_one() -> None:
+    assert is_repeat(LISTING, DAY, [(LISTING, DAY), (LISTING, DAY - days(180))])
 
 
 def test_other_category_is_not_a_repeat() -> None:

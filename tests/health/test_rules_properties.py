@@ -214,15 +214,13 @@ def run_incremental(history: History) -> Log:
 
 def reference_repeat(violations: Sequence[RawViolation], position: int) -> bool:
     this = violations[position]
-    for other_position, other in enumerate(violations):
-        detected_earlier = other.detected < this.detected or (
-            other.detected == this.detected and other_position < position
-        )
-        # Decision: "in the 180 days before it" = the earlier one is still within its 180 days.
-        recent = this.detected - other.detected < SPEC_WINDOW_DAYS
-        if detected_earlier and other.category == this.category and recent:
-            return True
-    return False
+    # Rules §2.3: another of its category detected on one of the days V-180..V-1 (local days).
+    window = range(this.detected - SPEC_WINDOW_DAYS, this.detected)
+    return any(
+        other.category == this.category and other.detected in window
+        for other_position, other in enumerate(violations)
+        if other_position != position
+    )
 
 
 def reference_ahr(
@@ -393,6 +391,28 @@ EVERY_EVENT = History(
 )
 
 
+# Rules §2.3 at its two edges: two low violations of one category detected on day 20 are both
+# single (198 - 2 - 2); a low one detected on day 180, exactly 180 days after day 0's, is a repeat
+# (4 points) on the day day 0's leaves the window: 200 - 4 - 4.
+REPEAT_EDGES = History(
+    orders=(0,) * 200,
+    skipped=frozenset(),
+    violations=(
+        RawViolation(CATEGORIES[0], Severity.LOW, 0, None),
+        RawViolation(CATEGORIES[0], Severity.LOW, 180, None),
+        RawViolation(CATEGORIES[1], Severity.LOW, 20, None),
+        RawViolation(CATEGORIES[1], Severity.LOW, 20, None),
+    ),
+    events=(),
+    initial=professional_with_contact(),
+)
+
+
+def test_repeat_edges_history_counts_180_days_apart_double_and_same_day_single() -> None:
+    ahrs = {(entry[0] - START).days: entry[1] for entry in run_reference(REPEAT_EDGES)}
+    assert (ahrs[19], ahrs[20], ahrs[179], ahrs[180], ahrs[199]) == (198, 194, 194, 192, 192)
+
+
 def changes_in(log: Log) -> list[tuple[int, str]]:
     """(day number, what changed) for every enrollment and removal in a log."""
     changes = []
@@ -436,6 +456,7 @@ def test_every_event_history_goes_in_and_out_every_way() -> None:
 @given(histories())
 @example(CRITICAL_DROP)
 @example(EVERY_EVENT)
+@example(REPEAT_EDGES)
 def test_incremental_path_matches_the_reference_every_day(history: History) -> None:
     incremental = run_incremental(history)
     reference = run_reference(history)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import StoreAccount, User
+from aha_site.text import has_visible_text
 from health.models import (
     AHACase,
     Enforcement,
@@ -18,6 +21,10 @@ from health.services.audit import record_action
 from health.services.outbox import EmailDraft, queue_email
 
 PLAN_FIELDS = ("root_cause", "actions_taken", "prevention")
+
+# The earliest detection or contact time accepted: older is a typing slip (0001-01-01), and
+# times near year 1 cannot even be moved into every marketplace's zone.
+EARLIEST_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 PLAN_LABELS = {
@@ -47,7 +54,7 @@ def set_plan(
 
 def clean_text(value: str, label: str, max_length: int, *, required: bool) -> str:
     text = (value or "").strip()
-    if required and not text:
+    if required and not has_visible_text(text):
         raise ValidationError(f"Please write {label}.", code="required")
     if len(text) > max_length:
         raise ValidationError(

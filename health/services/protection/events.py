@@ -23,6 +23,7 @@ from health.models import (
 from health.services.protection.cases import open_low_ahr_cases, start_outreach
 from health.services.protection.common import (
     DESCRIPTION_MAX_LENGTH,
+    EARLIEST_TIME,
     affected_accounts,
     audit,
     check_choice,
@@ -51,6 +52,8 @@ def record_violation(
     check_choice(scope, ViolationScope.values, "scope")
     if detected_at > timezone.now():
         raise ValidationError("A violation cannot be detected in the future.", code="future")
+    if detected_at < EARLIEST_TIME:
+        raise ValidationError("A violation cannot be detected before 2000.", code="too_early")
     store_account = load_account(store_account.pk)
     violation = Violation.objects.create(
         store_account=store_account,
@@ -64,6 +67,8 @@ def record_violation(
         detected_at=detected_at,
         recorded_by=by,
     )
+    # Late data (rules §10): a violation detected before ones already recorded counts for them.
+    _mark_later_repeats(violation)
     if by is not None:
         audit(by, "record_violation", store_account, f"violation:{violation.pk}", description)
     if violation.deactivation_level:
@@ -73,16 +78,50 @@ def record_violation(
 
 def _is_repeat(store_account: StoreAccount, category: str, detected_at: dt.datetime) -> bool:
     local_day = store_account.marketplace.local_date
-    # A day of slack on the bound: the exact 180-day test is rating.is_repeat on local days.
-    since = detected_at - dt.timedelta(days=rating.WINDOW_DAYS + 1)
     earlier = (
         Violation.objects.affecting(store_account)
-        .filter(category=category, detected_at__lt=detected_at, detected_at__gte=since)
+        .filter(
+            category=category, detected_at__lt=detected_at, detected_at__gte=detected_at - _SLACK
+        )
         .values_list("detected_at", flat=True)
     )
     return rating.is_repeat(
         category, local_day(detected_at), [(category, local_day(at)) for at in earlier]
     )
+
+
+# Two days of slack on the bounds (a DST hour, a local day's length): the exact test is
+# rating.is_repeat on local days.
+_SLACK = dt.timedelta(days=rating.WINDOW_DAYS + 2)
+
+
+def _mark_later_repeats(violation: Violation) -> None:
+    """A violation that arrives late makes the later ones of its category in its reach repeats."""
+    later = Violation.objects.filter(
+        category=violation.category,
+        repeat=False,
+        detected_at__gt=violation.detected_at,
+        detected_at__lte=violation.detected_at + _SLACK,
+    ).select_related("store_account__marketplace")
+    if violation.scope == ViolationScope.ACCOUNT_WIDE:
+        later = later.filter(store_account__seller_id=violation.store_account.seller_id)
+    else:
+        later = later.filter(store_account_id=violation.store_account_id)
+    now_repeats = [
+        other.pk
+        for other in later
+        if rating.is_repeat(
+            other.category,
+            other.store_account.marketplace.local_date(other.detected_at),
+            [
+                (
+                    violation.category,
+                    other.store_account.marketplace.local_date(violation.detected_at),
+                )
+            ],
+        )
+    ]
+    Violation.objects.filter(pk__in=now_repeats).update(repeat=True)
 
 
 def _apply_deactivation_level(violation: Violation, *, now: dt.datetime) -> None:
