@@ -11,6 +11,9 @@ app = Celery("aha_site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# Task metrics, the worker's metrics port and the request id carried into tasks.
+import aha_site.observability.celery  # noqa: E402, F401
+
 app.conf.beat_schedule = {
     # Finds every marketplace whose local day has ended and fans its day close out in chunks.
     "dispatch-day-closes": {

@@ -41,7 +41,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: everything after it (throttling, logs) sees the real client address.
+    # Outermost, so that it counts and times every request, whatever answers it.
+    "aha_site.observability.middleware.RequestMetricsMiddleware",
+    # Next: everything after it (throttling, logs) sees the real client address.
     "aha_site.client_address.ClientAddressMiddleware",
     # Before anything reads a body (CSRF does): oversized and unwanted multipart bodies are
     # refused from their headers, then text no database can store.
@@ -298,3 +300,8 @@ LOGGING = {
 # The nightly job: how many store accounts one day-close task handles. Each task also pays a
 # fixed cost (its bookkeeping, a dozen statements); at 5000 that was a tenth of a night.
 DAY_CLOSE_CHUNK_SIZE = env_int("DAY_CLOSE_CHUNK_SIZE", 10_000, minimum=1)
+
+# Prometheus: /metrics answers a scraper that shows METRICS_TOKEN as a bearer token or comes from
+# an address or network in METRICS_ALLOWED_IPS; with neither set it does not exist.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_IPS = env_networks("METRICS_ALLOWED_IPS")

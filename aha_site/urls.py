@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from aha_site import views
+from aha_site.observability import views as observability
 
 admin.site.site_header = "Account Health Assurance"
 admin.site.site_title = "AHA back office"
@@ -10,6 +11,7 @@ admin.site.index_title = "Specialist workplace"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("healthz/db", views.healthz_db, name="healthz_db"),
+    path("metrics", observability.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("accounts.urls")),

@@ -402,6 +402,12 @@ class AHACase(PlanOfAction):
                 name="one_low_ahr_case_per_day",
             ),
         ]
+        # The deadline gauges of /metrics (health.metrics).
+        indexes = [
+            models.Index(
+                fields=["deadline_at"], condition=Q(status="open"), name="case_waiting_deadline"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"AHA case #{self.pk} on {self.store_account}"
@@ -591,6 +597,14 @@ class CallbackRequest(models.Model):
                 name="one_open_callback_per_seller",
             )
         ]
+        # The queue gauges of /metrics (health.metrics).
+        indexes = [
+            models.Index(
+                fields=["status", "created_at"],
+                condition=Q(status__in=["queued", "claimed"]),
+                name="callback_waiting",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Callback #{self.pk} for {self.seller}"
@@ -653,7 +667,13 @@ class OutboxEmail(models.Model):
                 fields=["next_attempt_at"],
                 condition=Q(status__in=["pending", "sending"]),
                 name="outbox_due",
-            )
+            ),
+            # The outbox gauges of /metrics (health.metrics).
+            models.Index(
+                fields=["status", "created_at"],
+                condition=Q(status__in=["pending", "sending", "failed"]),
+                name="outbox_unsent",
+            ),
         ]
 
     def __str__(self) -> str:

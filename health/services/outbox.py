@@ -31,6 +31,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Seller, StoreAccount, User
+from aha_site.observability.metrics import count_email_sent
 from health.emails import render_email
 from health.models import EmailKind, EmailStatus, OutboxEmail
 from health.services.audit import record_action
@@ -160,6 +161,7 @@ def send_email(*, email_id: int) -> None:
     OutboxEmail.objects.filter(pk=email_id, status=EmailStatus.SENDING).update(
         status=EmailStatus.SENT, sent_at=timezone.now(), subject=subject[:300], last_error=""
     )
+    count_email_sent(email.kind)
 
 
 def _recipients(to: str) -> list[str]:
