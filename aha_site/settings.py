@@ -7,7 +7,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from aha_site.env import env_bool, env_int, env_list, env_networks, env_str, env_url
+from aha_site.env import env_bool, env_float, env_int, env_list, env_networks, env_str, env_url
+from aha_site.observability.logs import logging_config
+from aha_site.observability.sentry import init_sentry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -41,7 +43,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost, so that it counts and times every request, whatever answers it.
+    # First, so that every log line has the request id, and every request is counted and timed.
+    "aha_site.observability.middleware.RequestIdMiddleware",
     "aha_site.observability.middleware.RequestMetricsMiddleware",
     # Next: everything after it (throttling, logs) sees the real client address.
     "aha_site.client_address.ClientAddressMiddleware",
@@ -276,26 +279,14 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # Text from requests (a username, a path) goes into messages: it must not forge lines.
-    "filters": {"escape_controls": {"()": "aha_site.log_escaping.EscapeControlCharacters"}},
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["escape_controls"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},
-        # Failed sign-ins and lockouts are logged by axes; its start-up banner is noise.
-        "axes.apps": {"level": "WARNING"},
-    },
-}
+# Logs: JSON lines in production, readable lines in development (LOG_FORMAT=json|text), each with
+# the request, user and task ids; emails, phone numbers and tokens redacted from every record.
+LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} must be json or text.")
+LOGGING = logging_config(json_lines=LOG_FORMAT == "json", level=env_str("LOG_LEVEL", "INFO"))
+# Celery workers log through LOGGING too, in the same format, instead of their own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # The nightly job: how many store accounts one day-close task handles. Each task also pays a
 # fixed cost (its bookkeeping, a dozen statements); at 5000 that was a tenth of a night.
@@ -305,3 +296,11 @@ DAY_CLOSE_CHUNK_SIZE = env_int("DAY_CLOSE_CHUNK_SIZE", 10_000, minimum=1)
 # an address or network in METRICS_ALLOWED_IPS; with neither set it does not exist.
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 METRICS_ALLOWED_IPS = env_networks("METRICS_ALLOWED_IPS")
+
+# Sentry: error reports from the web and worker processes when SENTRY_DSN is set (no personal data).
+SENTRY_ENABLED = init_sentry(
+    dsn=env_str("SENTRY_DSN"),
+    environment=env_str("SENTRY_ENVIRONMENT"),
+    release=env_str("SENTRY_RELEASE"),
+    traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0, minimum=0.0, maximum=1.0),
+)

@@ -3,7 +3,10 @@ REQUIRE_SERVICES=1 / REQUIRE_BROWSER=1 turn their absence into a failure instead
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import re
 import shutil
 import socket
 from urllib.parse import urlparse
@@ -34,7 +37,79 @@ def redis_available() -> bool:
     return bool(settings.REDIS_URL) and reachable(settings.REDIS_URL, 6379)
 
 
+# Personal data and secrets that must never reach a log line, written independently of the
+# site's own redaction (aha_site.observability.logs) so that they check it.
+LEAKS = {
+    "email address": re.compile(r"[\w.+-]+@[\w-]+\.[a-z]{2,}", re.IGNORECASE),
+    "phone number": re.compile(r"\+\d[\d \-]{7,}\d"),
+    "bearer token": re.compile(r"(?i)\bbearer\s+(?!\[redacted\])\S"),
+    "secret field": re.compile(
+        r"(?i)\b(?:token|password|secret|sessionid|csrftoken)[\"']?\s*[=:]\s*[\"']?(?!\[redacted\])"
+        r"[^\s\"',\[]{6,}"
+    ),
+}
+
+
+def leaks_in(line: str) -> list[str]:
+    """What kinds of personal data or secret the text holds."""
+    return [kind for kind, pattern in LEAKS.items() if pattern.search(line)]
+
+
+class LeakWatcher(logging.Handler):
+    """Sees every record of the suite as the site would write it (a JSON line) and keeps those
+    that hold personal data or a secret, with the test that logged them."""
+
+    def __init__(self) -> None:
+        from aha_site.observability.logs import JsonLinesFormatter
+
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(JsonLinesFormatter())
+        self.leaks: list[tuple[str, list[str], str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fields = json.loads(self.format(record))
+        except Exception as error:
+            fields = {"message": f"unformattable record {record.msg!r}: {error}"}
+        fields.pop("time", None)
+        line = json.dumps(fields, ensure_ascii=False)
+        if kinds := leaks_in(line):
+            test = os.environ.get("PYTEST_CURRENT_TEST", "outside any test")
+            self.leaks.append((test, kinds, line))
+
+
+LEAK_WATCHER = LeakWatcher()
+
+
+@pytest.fixture(autouse=True)
+def no_personal_data_in_logs():
+    """Fails a test whose log records hold an email address, a phone number or a token."""
+    root = logging.getLogger()
+    if LEAK_WATCHER not in root.handlers:
+        root.addHandler(LEAK_WATCHER)
+    before = len(LEAK_WATCHER.leaks)
+    yield
+    new = LEAK_WATCHER.leaks[before:]
+    if new:
+        pytest.fail(
+            "personal data or a secret in the logs:\n"
+            + "\n".join(f"{', '.join(kinds)}: {line}" for _test, kinds, line in new)
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Records logged outside any test (start-up, fixtures of the session) count too."""
+    if LEAK_WATCHER.leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("Personal data or secrets in the logs:", red=True)
+            for test, kinds, line in LEAK_WATCHER.leaks[:50]:
+                reporter.write_line(f"  {test}: {', '.join(kinds)}: {line}")
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
+    logging.getLogger().addHandler(LEAK_WATCHER)
     if REQUIRE_SERVICES:
         missing = []
         if not uses_postgres():
