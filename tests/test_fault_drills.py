@@ -7,11 +7,13 @@ reachable and are skipped otherwise (a failure with REQUIRE_SERVICES=1)."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,8 +27,7 @@ from django.test import override_settings
 from accounts.models import StoreAccount
 from health.loadtest import server as servers
 from health.loadtest.data import SimulatedSeller, create_sellers
-from health.loadtest.http import HttpClient
-from health.loadtest.sellers import CANCEL_URL, CREATED
+from health.loadtest.outcomes import CANCEL_URL, CREATED
 from health.models import CallbackRequest, EmailStatus, OutboxEmail
 from health.tasks.emails import send_due_emails
 from tests.conftest import REQUIRE_SERVICES, reachable, skip_or_fail
@@ -63,28 +64,56 @@ class Traffic:
 def dashboard_traffic(sellers: list[SimulatedSeller], port: int) -> Iterator[Traffic]:
     traffic = Traffic()
 
-    async def one(seller: SimulatedSeller) -> None:
-        client = HttpClient(port, cookies=seller.cookies, timeout=10)
+    def one(seller: SimulatedSeller) -> None:
         while not traffic.stop.is_set():
             try:
-                status = (await client.get(f"/stores/{seller.store_account_id}/")).status
+                status, _body = http(port, seller, f"/stores/{seller.store_account_id}/")
             except (OSError, TimeoutError):
                 status = 0
-                await client.close()
             traffic.results.append((time.monotonic(), status))
-            await asyncio.sleep(0.05)
-        await client.close()
+            time.sleep(0.05)
 
-    async def all_sellers() -> None:
-        await asyncio.gather(*(one(seller) for seller in sellers))
-
-    thread = threading.Thread(target=asyncio.run, args=(all_sellers(),), daemon=True)
-    thread.start()
+    threads = [threading.Thread(target=one, args=(seller,), daemon=True) for seller in sellers]
+    for thread in threads:
+        thread.start()
     try:
         yield traffic
     finally:
         traffic.stop.set()
-        thread.join(timeout=30)
+        for thread in threads:
+            thread.join(timeout=30)
+
+
+class KeepRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect (say, to the sign-in page) is an answer to see, not to follow."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+NO_REDIRECTS = urllib.request.build_opener(KeepRedirects)
+
+
+def http(
+    port: int,
+    seller: SimulatedSeller,
+    path: str,
+    form: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 10,
+) -> tuple[int, bytes]:
+    """One request as the seller (its session and CSRF cookies): the status and the body."""
+    cookie = "; ".join(f"{name}={value}" for name, value in seller.cookies.items())
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=urllib.parse.urlencode(form).encode() if form is not None else None,
+        headers={"Cookie": cookie, **(headers or {})},
+    )
+    try:
+        with NO_REDIRECTS.open(request, timeout=timeout) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
 
 
 @pytest.fixture
@@ -200,20 +229,16 @@ def redis_stopped() -> Iterator[None]:
 def call_me_now(port: int, seller: SimulatedSeller) -> int:
     """Press "Call me now" the way htmx does; the id of the request the server created."""
 
-    async def press() -> int:
-        client = HttpClient(port, cookies=seller.cookies, timeout=30)
-        try:
-            answer = await client.post(
-                f"/stores/{seller.store_account_id}/callback/",
-                {"phone": "", "topic": "Redis is down"},
-                headers={**HTMX, **seller.csrf_headers},
-            )
-        finally:
-            await client.close()
-        assert answer.status == 200 and CREATED in answer.body, answer.body[:500]
-        return int(CANCEL_URL.search(answer.body).group(1))
-
-    return asyncio.run(press())
+    status, body = http(
+        port,
+        seller,
+        f"/stores/{seller.store_account_id}/callback/",
+        {"phone": "", "topic": "Redis is down"},
+        headers={**HTMX, **seller.csrf_headers},
+        timeout=30,
+    )
+    assert status == 200 and CREATED in body, body[:500]
+    return int(CANCEL_URL.search(body).group(1))
 
 
 def test_redis_down_under_load_call_me_now_is_saved_and_emailed_once_when_back(

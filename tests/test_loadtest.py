@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import itertools
 import os
 import subprocess
 import sys
@@ -13,105 +13,65 @@ from django.test import Client
 from django.urls import reverse
 
 from health.loadtest.data import CSRF_COOKIE, SESSION_COOKIE, create_sellers
-from health.loadtest.http import HttpClient
-from health.loadtest.sellers import Outcomes
-from health.loadtest.stats import Recorder, percentile
+from health.loadtest.locust import AGGREGATED, Phase, bench_phases, read_stats
+from health.loadtest.outcomes import Outcomes
 from health.loadtest.verify import verify
 from health.models import CallbackRequest, CaseStatus, OutboxEmail
 from tests.conftest import redis_available
 
-
-def test_percentile_is_nearest_rank() -> None:
-    values = [float(n) for n in range(1, 101)]
-    assert [percentile(values, p) for p in (50, 90, 99, 100)] == [50.0, 90.0, 99.0, 100.0]
-    assert percentile([], 99) == 0.0
-
-
-async def serve_once(
-    responses: list[bytes], *, one_per_connection: bool = False
-) -> tuple[asyncio.Server, int, list[bytes]]:
-    """A loopback server answering each request with the next canned response."""
-    requests: list[bytes] = []
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while responses:
-            try:
-                requests.append(await reader.readuntil(b"\r\n\r\n"))
-            except asyncio.IncompleteReadError:
-                break
-            answer = responses.pop(0)
-            writer.write(answer)
-            await writer.drain()
-            if one_per_connection or b"Connection: close" in answer:
-                break
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    return server, server.sockets[0].getsockname()[1], requests
+STATS_HEADER = (
+    "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,"
+    "Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,"
+    "80%,90%,95%,98%,99%,99.9%,99.99%,100%"
+)
 
 
-def test_client_reads_chunked_and_sized_bodies_and_keeps_cookies() -> None:
-    async def scenario() -> None:
-        server, port, requests = await serve_once(
-            [
-                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
-                b"Set-Cookie: csrftoken=abc; Path=/\r\n\r\n3\r\nfoo\r\n3\r\nbar\r\n0\r\n\r\n",
-                b"HTTP/1.1 302 Found\r\nContent-Length: 2\r\nLocation: /x/\r\n"
-                b'Set-Cookie: csrftoken=""; Max-Age=0; Path=/\r\n\r\nok',
-            ]
-        )
-        client = HttpClient(port, cookies={"sessionid": "s"})
-        first = await client.get("/a/")
-        second = await client.post("/b/", {"topic": "a b"}, headers={"X-CSRFToken": "abc"})
-        await client.close()
-        server.close()
-        assert (first.status, first.body) == (200, b"foobar")
-        assert (second.status, second.body, second.header("location")) == (302, b"ok", "/x/")
-        assert b"Cookie: sessionid=s; csrftoken=abc" in requests[1]
-        assert client.cookies == {"sessionid": "s"}
-
-    asyncio.run(scenario())
+def test_figures_are_read_from_locusts_statistics_with_each_rate_over_its_own_seconds(
+    tmp_path,
+) -> None:
+    stats = tmp_path / "run_stats.csv"
+    stats.write_text(
+        STATS_HEADER
+        + "\nGET,trivial,1000,0,9,9.5,2,40,50,99.0,0,9,10,11,12,14,16,20,25,38,40,40"
+        + "\nGET,cold,100,2,150,160,80,300,9000,9.9,0,150,160,170,180,200,220,250,290,300,300,300"
+        + "\n,Aggregated,1100,2,10,20,2,300,800,110,0,10,11,12,13,20,30,150,200,300,300,300\n"
+    )
+    figures = read_stats(stats, {"trivial": 10.0, "cold": 5.0}, seconds=40.0)
+    assert (figures["trivial"].rps, figures["trivial"].p50, figures["trivial"].p99) == (
+        100.0,
+        9.0,
+        25.0,
+    )
+    assert (figures["cold"].rps, figures["cold"].failures, figures["cold"].max) == (20.0, 2, 300.0)
+    # A name without seconds of its own (the total) is over the whole run.
+    assert figures[AGGREGATED].rps == 1100 / 40.0
 
 
-def test_client_resends_once_when_the_server_closed_an_idle_connection() -> None:
-    async def scenario() -> None:
-        # The server drops each connection after one answer, without saying so.
-        head = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n"
-        server, port, requests = await serve_once(
-            [head + b"a", head + b"b"], one_per_connection=True
-        )
-        client = HttpClient(port)
-        assert (await client.get("/")).body == b"a"
-        await asyncio.sleep(0.05)
-        assert (await client.get("/")).body == b"b"
-        await client.close()
-        server.close()
-        assert len(requests) == 2
-
-    asyncio.run(scenario())
+def test_the_benchmark_warms_up_then_takes_turns_between_its_three_views() -> None:
+    phases = bench_phases(10.0)
+    assert [phase.view for phase in phases] == [
+        "trivial",
+        "dashboard",
+        *(["trivial", "dashboard", "cold"] * 2),
+    ]
+    assert all(a.end == b.start for a, b in itertools.pairwise(phases))
+    assert Phase.seconds_by_name(phases) == {
+        "warm-up": 4.0,
+        "trivial": 10.0,
+        "dashboard": 10.0,
+        "cold": 10.0,
+    }
 
 
-def test_recorder_counts_server_errors_and_unexpected_answers() -> None:
-    async def scenario() -> Recorder:
-        recorder = Recorder()
-
-        async def answer(status: int):
-            from health.loadtest.http import Response
-
-            return Response(status=status, headers={}, body=b"", wire_bytes=0)
-
-        async def refused():
-            raise ConnectionRefusedError
-
-        assert await recorder.timed("page", answer(200), expect=(200,)) is not None
-        assert await recorder.timed("page", answer(502), expect=(200,)) is None
-        assert await recorder.timed("page", answer(403), expect=(200,)) is None
-        assert await recorder.timed("page", refused(), expect=(200,)) is None
-        return recorder
-
-    recorder = asyncio.run(scenario())
-    assert recorder.error_count == 3
-    assert recorder.summary("page")["requests"] == 3
+def test_outcomes_come_back_from_the_locust_process_as_they_were(tmp_path) -> None:
+    outcomes = Outcomes(refused=2, already_open=3)
+    outcomes.created[7].update({11, 12})
+    outcomes.cancelled[7].add(12)
+    outcomes.acknowledged.add(99)
+    outcomes.save(tmp_path / "outcomes.json")
+    again = Outcomes.load(tmp_path / "outcomes.json")
+    assert again == outcomes
+    assert again.accepted == 4
 
 
 @pytest.mark.django_db
@@ -191,6 +151,41 @@ def test_short_load_test_against_gunicorn_loses_nothing(postgres) -> None:
     assert "errors: 0" in result.stdout
     assert "lost: 0" in result.stdout
     assert "dashboard" in result.stdout
+    # Locust measured itself beside the server.
+    assert "Locust (load generator):" in result.stdout
+    assert "gunicorn (master+workers):" in result.stdout
+
+
+def test_short_dashboard_benchmark_measures_the_three_views(postgres) -> None:
+    env = {**os.environ}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "bench_dashboard",
+            "--clients=2",
+            "--seconds=2",
+            "--cold-pages=200",
+            "--database=aha_bench_dashboard_short",
+        ],
+        env=env,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for line in (
+        "trivial /healthz/db",
+        "seller dashboard (cached)",
+        "dashboard, cache miss",
+        "errors: 0",
+        "cache miss req/s / trivial req/s",
+        "cache miss p99 / trivial p99",
+        "Locust (load generator):",
+    ):
+        assert line in result.stdout, line
+    assert "cold pages ran out" not in result.stdout
 
 
 def test_the_load_test_server_socket_is_bound_by_the_system() -> None:

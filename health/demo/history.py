@@ -20,7 +20,6 @@ from django.db.models import Max
 
 from accounts.models import StoreAccount, User
 from health.demo import scenarios
-from health.demo.progress import Progress
 from health.demo.replay import (
     Story,
     accounts_to_replay,
@@ -37,6 +36,7 @@ from health.models import (
     ViolationCategory,
     ViolationScope,
 )
+from health.progress import Progress
 from health.rating import WINDOW_DAYS, is_repeat
 from health.services.day_close import close_day_chunk
 

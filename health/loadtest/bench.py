@@ -1,14 +1,15 @@
-"""The dashboard benchmark's measurements: closed loops of concurrent clients on one URL, the
-page weight as transferred, and a profile of one dashboard request in this process."""
+"""The dashboard benchmark's measurements besides Locust's: the page weight as transferred, and a
+profile of dashboard requests in this process."""
 
 from __future__ import annotations
 
-import asyncio
 import cProfile
+import gzip
 import io
 import pstats
 import re
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,24 +19,9 @@ from django.urls import reverse
 
 from accounts.models import StoreAccount
 from health.loadtest.data import SimulatedSeller
-from health.loadtest.http import HttpClient
-from health.loadtest.stats import Recorder
 
 ASSET = re.compile(rb"""<(?:link[^>]*?href|script[^>]*?src)=["']([^"']+)["']""")
 COMPRESSED = {"Accept-Encoding": "br, gzip"}
-
-
-async def closed_loop(
-    clients: list[HttpClient], paths: list[str], *, seconds: float, recorder: Recorder, name: str
-) -> None:
-    """Each client requests its path again as soon as the answer is in, for `seconds`."""
-    deadline = asyncio.get_running_loop().time() + seconds
-
-    async def one(client: HttpClient, path: str) -> None:
-        while asyncio.get_running_loop().time() < deadline:
-            await recorder.timed(name, client.get(path), expect=(200,))
-
-    await asyncio.gather(*(one(client, path) for client, path in zip(clients, paths, strict=True)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,18 +35,44 @@ class PageWeight:
         return self.html + sum(self.assets.values())
 
 
-async def page_weight(client: HttpClient, path: str) -> PageWeight:
+def page_weight(base_url: str, path: str, *, cookie: str) -> PageWeight:
     """Bytes of the page and its CSS and JS as a browser that accepts compression gets them."""
-    page = await client.get(path, headers=COMPRESSED)
+    page = _fetch(base_url + path, cookie=cookie)
     assets: dict[str, int] = {}
     foreign: list[str] = []
-    for url in dict.fromkeys(match.decode() for match in ASSET.findall(page.body)):
+    for url in dict.fromkeys(match.decode() for match in ASSET.findall(_decoded(page))):
         if url.startswith(("http:", "https:", "//")):
             foreign.append(url)
             continue
-        answer = await client.get(url, headers=COMPRESSED)
-        assets[url] = answer.wire_bytes
+        assets[url] = _fetch(base_url + url, cookie=cookie).wire_bytes
     return PageWeight(html=page.wire_bytes, assets=assets, foreign=foreign)
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    body: bytes
+    encoding: str
+    wire_bytes: int
+
+
+def _fetch(url: str, *, cookie: str) -> Fetched:
+    """The body as sent (still compressed), from the local server the benchmark started."""
+    request = urllib.request.Request(url, headers={**COMPRESSED, "Cookie": cookie})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 (our own server)
+        body = answer.read()
+        # As transferred: the status line and headers count too.
+        head = len(f"HTTP/1.1 {answer.status} {answer.reason}\r\n") + len(bytes(answer.headers))
+        return Fetched(body, answer.headers.get("Content-Encoding", ""), head + len(body))
+
+
+def _decoded(page: Fetched) -> bytes:
+    if page.encoding == "gzip":
+        return gzip.decompress(page.body)
+    if page.encoding == "br":
+        import brotli
+
+        return brotli.decompress(page.body)
+    return page.body
 
 
 def profile_dashboard(seller: SimulatedSeller, *, requests: int, top: int = 25) -> str:

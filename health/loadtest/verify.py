@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from health.eligibility import MAX_CALLBACKS_PER_DAY, MAX_OPEN_CALLBACKS
 from health.loadtest.data import SimulatedSeller
-from health.loadtest.sellers import Outcomes
+from health.loadtest.outcomes import Outcomes
 from health.models import (
     OPEN_CALLBACK_STATUSES,
     AHACase,

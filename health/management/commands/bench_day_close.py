@@ -16,7 +16,7 @@ from django.test.utils import override_settings
 from accounts.models import Marketplace
 from aha_site.celery import app
 from health.bench import data, measure
-from health.demo.progress import Progress
+from health.progress import Progress
 
 # The goals of quality.md, checked against the figures of the run.
 GOAL_SECONDS_PER_MILLION = 30

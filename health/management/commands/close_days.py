@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from accounts.models import Marketplace
-from health.demo.progress import Progress
 from health.models import RunStatus
+from health.progress import Progress
 from health.services.pipeline import close_day_in_process, days_to_close
 
 

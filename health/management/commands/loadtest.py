@@ -1,14 +1,15 @@
-"""`manage.py loadtest`: N simulated sellers against gunicorn for a while, then a check that every
-request the server accepted is in the database (quality.md, Reliability: Load). PostgreSQL only;
-it builds and drops its own scratch database on the server of DATABASE_URL.
+"""`manage.py loadtest`: N simulated sellers (Locust users, headless) against gunicorn for a
+while, then a check that every request the server accepted is in the database (quality.md,
+Reliability: Load), and the CPU Locust used beside the server's. PostgreSQL only; it builds and
+drops its own scratch database on the server of DATABASE_URL.
 
 With REDIS_URL set, the server enqueues emails there and a worker started here sends them: point
 REDIS_URL at a broker database no other worker uses, or a stranger's worker takes the tasks."""
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import ExitStack
+from dataclasses import asdict
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -18,8 +19,7 @@ from django.test import override_settings
 
 from health.loadtest import server as servers
 from health.loadtest.data import SimulatedSeller, create_sellers
-from health.loadtest.sellers import Outcomes, simulate
-from health.loadtest.stats import Recorder
+from health.loadtest.locust import AGGREGATED, LoadRun, run_locust
 from health.loadtest.verify import Verification, verify, wait_for_emails
 from health.management.commands.bench_day_close import scratch_database
 
@@ -57,9 +57,9 @@ class Command(BaseCommand):
                 redis_url=settings.REDIS_URL,
             )
             servers.collect_static(env)
-            recorder, outcomes, verification = self.run_load(sellers, env, server_options, seconds)
-        self.report(recorder, outcomes, verification, count, server_options)
-        if recorder.error_count or verification.lost or verification.problems:
+            load, verification = self.run_load(sellers, env, server_options, seconds)
+        self.report(load, verification, count, seconds, server_options)
+        if load.errors or verification.lost or verification.problems:
             raise CommandError("The load test failed: errors or lost requests (see above).")
 
     def run_load(
@@ -68,46 +68,64 @@ class Command(BaseCommand):
         env: dict[str, str],
         options: servers.ServerOptions,
         seconds: float,
-    ) -> tuple[Recorder, Outcomes, Verification]:
+    ) -> tuple[LoadRun, Verification]:
         with ExitStack() as stack:
             server = stack.enter_context(servers.gunicorn(env, options))
             if settings.REDIS_URL:
                 stack.enter_context(servers.celery_worker(env))
             self.stdout.write(
                 f"gunicorn on port {server.port}: {options.workers} workers x"
-                f" {options.threads} threads; {len(sellers)} sellers for {seconds:g} s"
+                f" {options.threads} threads; {len(sellers)} sellers (Locust users) for"
+                f" {seconds:g} s"
             )
-            recorder = Recorder()
-            outcomes = asyncio.run(
-                simulate(
-                    sellers,
-                    port=server.port,
-                    seconds=seconds,
-                    recorder=recorder,
-                    progress=self.stdout.write,
-                )
+            plan = {
+                "mode": "loadtest",
+                "host": servers.HOST,
+                "sellers": [asdict(seller) for seller in sellers],
+            }
+            load = run_locust(
+                plan=plan,
+                users=len(sellers),
+                seconds=seconds,
+                base_url=server.base_url,
+                server_pid=server.process.pid,
             )
             if server.process.poll() is not None:
                 raise CommandError("gunicorn died during the load:\n" + server.log_tail())
-            verification = verify(sellers, outcomes)
+            verification = verify(sellers, load.outcomes)
             if settings.REDIS_URL:
-                wait_for_emails(outcomes, verification, seconds=EMAIL_WAIT_SECONDS)
-        return recorder, outcomes, verification
+                wait_for_emails(load.outcomes, verification, seconds=EMAIL_WAIT_SECONDS)
+        return load, verification
 
     def report(
         self,
-        recorder: Recorder,
-        outcomes: Outcomes,
+        load: LoadRun,
         verification: Verification,
         count: int,
+        seconds: float,
         options: servers.ServerOptions,
     ) -> None:
         self.stdout.write(
-            f"\nLoad: {count} sellers for {recorder.seconds:.1f} s against gunicorn"
-            f" ({options.workers} workers x {options.threads} threads)"
+            f"\nLoad: {count} sellers for {seconds:g} s against gunicorn"
+            f" ({options.workers} workers x {options.threads} threads), driven by Locust"
         )
-        for line in recorder.table():
+        self.stdout.write(
+            f"  {'endpoint':<20} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p90 ms':>8}"
+            f" {'p99 ms':>8} {'max ms':>8}"
+        )
+        for name, f in sorted(load.figures.items(), key=lambda item: item[0] == AGGREGATED):
+            label = "all" if name == AGGREGATED else name
+            self.stdout.write(
+                f"  {label:<20} {f.requests:>9,} {f.rps:>8.1f} {f.p50:>8.0f} {f.p90:>8.0f}"
+                f" {f.p99:>8.0f} {f.max:>8.0f}"
+            )
+        self.stdout.write(f"  errors: {load.errors}")
+        for line in load.error_lines[:10]:
+            self.stdout.write(self.style.ERROR(f"    {line}"))
+        self.stdout.write("\nCPU during the load (the server, not Locust, should be the limit)")
+        for line in load.cpu.lines():
             self.stdout.write(line)
+        outcomes = load.outcomes
         created = sum(len(ids) for ids in outcomes.created.values())
         cancelled = sum(len(ids) for ids in outcomes.cancelled.values())
         self.stdout.write(
