@@ -19,7 +19,7 @@ from accounts.models import (
     StoreAccount,
     User,
 )
-from health.demo.progress import Progress
+from health.progress import Progress
 
 DEMO_MARKETPLACES = ["US", "CA", "UK", "DE", "FR", "PL", "JP", "IN"]
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed to the developer on purpose
