@@ -22,8 +22,8 @@ help:
 	@echo "make run    - install, migrate, load demo data and serve http://$(HOST):$(PORT)"
 	@echo "make test   - install, lint and run the whole test suite"
 	@echo "make bench  - benchmark closing a day for N store accounts (N=$(N))"
-	@echo "make loadtest - SELLERS simulated sellers for DURATION s against gunicorn (PostgreSQL)"
-	@echo "make bench-dashboard - the dashboard vs a one-query view under gunicorn (PostgreSQL)"
+	@echo "make loadtest - SELLERS Locust sellers for DURATION s against gunicorn (PostgreSQL)"
+	@echo "make bench-dashboard - the dashboard, cached and not, vs a one-query view (PostgreSQL)"
 	@echo "make format - apply ruff formatting and safe fixes"
 
 $(VENV)/bin/python:
