@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import psutil
 from django.conf import settings
+from django.db import connection
 
 from health.loadtest.outcomes import Outcomes
 from health.progress import progress_bar
@@ -80,6 +81,7 @@ class CpuUse:
     seconds: float
     locust: float
     server: float
+    database: float
     machine_busy: float
     cores: int
 
@@ -95,6 +97,10 @@ class CpuUse:
             f"  gunicorn (master+workers): {self.server:4.1f} CPU s ="
             f" {self.share(self.server):5.1f}% of one core"
             f" ({self.share(self.server) / cores:.0f}% of the {cores} cores)",
+            f"  PostgreSQL (the server's connections): {self.database:4.1f} CPU s ="
+            f" {self.share(self.database):5.1f}% of one core",
+            f"  server and database together:"
+            f" {self.share(self.server + self.database) / cores:.0f}% of the {cores} cores",
             f"  whole machine busy: {self.share(self.machine_busy) / cores:.0f}% of {cores} cores"
             " (PostgreSQL, Redis and any other work included)",
         ]
@@ -202,9 +208,14 @@ class CpuMeter:
     """CPU times of Locust, the server and the machine at the marks the Locust users leave when
     the load starts and stops, so Locust's own start-up and shutdown are not counted."""
 
-    def __init__(self, locust: psutil.Process, server: list[psutil.Process], marks: Path) -> None:
+    def __init__(
+        self,
+        locust: psutil.Process,
+        server: list[psutil.Process],
+        marks: Path,
+    ) -> None:
         self.locust, self.server, self.marks = locust, server, marks
-        self.readings: dict[str, tuple[float, float, float, float]] = {}
+        self.readings: dict[str, tuple[float, float, float, dict[int, float], float]] = {}
 
     def poll(self) -> None:
         for mark in ("started", "stopped"):
@@ -219,7 +230,7 @@ class CpuMeter:
     def use(self) -> CpuUse:
         if len(self.readings) < 2:
             raise RuntimeError("Locust did not report the start and the end of the load.")
-        (t0, locust0, server0, busy0), (t1, locust1, server1, busy1) = (
+        (t0, locust0, server0, db0, busy0), (t1, locust1, server1, db1, busy1) = (
             self.readings["started"],
             self.readings["stopped"],
         )
@@ -227,6 +238,8 @@ class CpuMeter:
             seconds=t1 - t0,
             locust=locust1 - locust0,
             server=server1 - server0,
+            # A connection opened during the load counts from zero.
+            database=sum(cpu - db0.get(pid, 0.0) for pid, cpu in db1.items()),
             machine_busy=busy1 - busy0,
             cores=psutil.cpu_count() or 1,
         )
@@ -248,6 +261,28 @@ def _wait_with_progress(
     process.wait()
 
 
+def _backend_cpu() -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend of the scratch database the server uses (its
+    pooled connections), when PostgreSQL runs on this machine."""
+    cpu = {}
+    for pid in _database_backends():
+        try:
+            cpu[pid] = _cpu([psutil.Process(pid)])
+        except psutil.Error:
+            continue
+    return cpu
+
+
+def _database_backends() -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    return [pid for pid in pids if psutil.pid_exists(pid)]
+
+
 def _process_tree(pid: int) -> list[psutil.Process]:
     master = psutil.Process(pid)
     return [master, *master.children(recursive=True)]
@@ -258,7 +293,7 @@ def _cpu(processes: list[psutil.Process]) -> float:
     for process in processes:
         try:
             times = process.cpu_times()
-        except psutil.NoSuchProcess:
+        except psutil.Error:
             continue
         total += times.user + times.system
     return total
