@@ -224,6 +224,7 @@ class CpuMeter:
                     time.monotonic(),
                     _cpu([self.locust]),
                     _cpu(self.server),
+                    _backend_cpu(),
                     _busy(),
                 )
 
