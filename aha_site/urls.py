@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from aha_site import views
+from api.api import api
 
 admin.site.site_header = "Account Health Assurance"
 admin.site.site_title = "AHA back office"
@@ -11,6 +12,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("healthz/db", views.healthz_db, name="healthz_db"),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("accounts.urls")),
     path("", include("health.urls")),
