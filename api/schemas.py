@@ -4,15 +4,40 @@ from __future__ import annotations
 
 import datetime as dt
 
+from typing import Literal
+
 from ninja import Field, Schema
+from pydantic import field_validator
+
+
+class In(Schema):
+    """A request body: text with a NUL byte or a lone surrogate is refused (400), never stored."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: object) -> object:
+        if isinstance(value, str) and not _storable(value):
+            raise ValueError("Text must not hold NUL bytes or broken Unicode.")
+        return value
+
+
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
 
 ExternalId = Field(..., min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
 
 
-class SellerIn(Schema):
+class SellerIn(In):
     name: str = Field(..., min_length=1, max_length=200)
     email: str = Field(..., min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    language: str = Field("en", description="en or pl")
+    language: Literal["en", "pl"] = "en"
 
 
 class SellerOut(Schema):
@@ -24,10 +49,10 @@ class SellerOut(Schema):
     changed: bool
 
 
-class UserIn(Schema):
+class UserIn(In):
     username: str = Field(..., min_length=1, max_length=150, pattern=r"^[\w.@+-]+$")
     email: str = Field(..., min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    language: str = Field("en", description="en or pl")
+    language: Literal["en", "pl"] = "en"
 
 
 class UserOut(Schema):
@@ -39,10 +64,10 @@ class UserOut(Schema):
     invited: bool
 
 
-class StoreAccountIn(Schema):
+class StoreAccountIn(In):
     seller: str = ExternalId
     marketplace: str = Field(..., min_length=2, max_length=2, description="e.g. US, PL")
-    plan: str = Field("PRO", description="PRO (Professional) or IND (Individual)")
+    plan: Literal["PRO", "IND"] = Field("PRO", description="PRO (Professional) or IND")
     opened_on: dt.date
 
 
@@ -57,7 +82,7 @@ class StoreAccountOut(Schema):
     changed: bool
 
 
-class ContactIn(Schema):
+class ContactIn(In):
     phone: str = Field(..., min_length=1, max_length=64)
 
 
@@ -67,13 +92,13 @@ class ContactOut(Schema):
     changed: bool
 
 
-class OrdersRowIn(Schema):
+class OrdersRowIn(In):
     store_account: str = Field(..., min_length=1, max_length=100)
     day: dt.date = Field(..., description="The marketplace's local day")
     orders: int
 
 
-class OrdersBatchIn(Schema):
+class OrdersBatchIn(In):
     rows: list[OrdersRowIn] = Field(..., max_length=10_000)
 
 
@@ -83,7 +108,7 @@ class OrdersBatchOut(Schema):
     corrected_closed_days: int
 
 
-class ViolationIn(Schema):
+class ViolationIn(In):
     store_account: str | None = Field(
         None, max_length=100, description="The store account, for a store-scope one"
     )
@@ -112,7 +137,7 @@ class ViolationOut(Schema):
     created: bool
 
 
-class ResolutionIn(Schema):
+class ResolutionIn(In):
     resolved_at: dt.datetime = Field(..., description="With a UTC offset")
 
 
