@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from api.models import ApiClient
+from api.models import ApiClient, ImportRun
 from api.services.clients import revoke_api_client
 
 
@@ -42,3 +42,25 @@ class ApiClientAdmin(admin.ModelAdmin):
         for client in queryset:
             revoke_api_client(client=client)
         self.message_user(request, f"Revoked {queryset.count()} client(s).", messages.SUCCESS)
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    list_display = ["started_at", "directory", "status", "stage", "seconds", "counts"]
+    readonly_fields = [
+        "directory",
+        "status",
+        "stage",
+        "started_at",
+        "finished_at",
+        "seconds",
+        "counts",
+        "error",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: ImportRun | None = None) -> bool:
+        return False

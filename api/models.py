@@ -46,3 +46,27 @@ class ApiClient(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+class ImportRun(models.Model):
+    """One run of `manage.py import_history`: what it loaded and replayed, and how long it took."""
+
+    directory = models.CharField(max_length=500)
+    status = models.CharField(max_length=10, default="running")
+    stage = models.CharField(max_length=40, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Import of {self.directory} at {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return round((self.finished_at - self.started_at).total_seconds(), 1)

@@ -112,8 +112,11 @@ def replay_history(
     last_day: dt.date,
     story: Story,
     on_day: Callable[[], None] = lambda: None,
+    history_emails: bool = True,
 ) -> dict[str, int]:
-    """Close `first_day`..`last_day` for never-closed accounts in memory; write the outcome."""
+    """Close `first_day`..`last_day` for never-closed accounts in memory; write the outcome.
+
+    With `history_emails` off (a backfill) the past's emails are not written at all."""
     markets = _by_marketplace(accounts)
     replay = _load(accounts, first_day=first_day, story=story)
     day = first_day
@@ -124,6 +127,8 @@ def replay_history(
             _close_market_day(replay, marketplace, members, day)
         on_day()
         day += dt.timedelta(days=1)
+    if not history_emails:
+        replay.emails.clear()
     _write(replay)
     return {"ratings": len(replay.ratings), "events": len(replay.events)}
 
