@@ -1,4 +1,4 @@
-"""API test helpers: clients with tokens of chosen scopes, and JSON calls through the test client."""
+"""API test helpers: clients with tokens of chosen scopes, JSON calls through the test client."""
 
 from __future__ import annotations
 
