@@ -120,7 +120,7 @@ def _stage(name: str, stream: TextIO, progress: Progress | None) -> int:
                 loaded += 1
                 if progress and loaded % 10000 == 0:
                     progress.advance(10000)
-    if progress:
+    if progress and loaded % 10000:
         progress.advance(loaded % 10000)
     return loaded
 
