@@ -52,14 +52,14 @@ class Command(BaseCommand):
                 api_rate, copy_rate = self.api_figures(
                     int(options["rows"]), int(options["clients"])
                 )
+            # Printed at once: a later failure must not lose the figure.
+            self.stdout.write(
+                f"API daily orders: {api_rate:,.0f} rows/s; COPY of the same rows: "
+                f"{copy_rate:,.0f} rows/s; ratio {api_rate / copy_rate:.1%} "
+                f"(goal >= {API_GOAL:.0%})"
+            )
             with scratch_database(f"{name}_import"):
                 imported, floor = self.import_figures(int(options["import_accounts"]))
-        self.stdout.write("")
-        self.stdout.write(
-            f"API daily orders: {api_rate:,.0f} rows/s; COPY of the same rows: "
-            f"{copy_rate:,.0f} rows/s; ratio {api_rate / copy_rate:.1%} "
-            f"(goal >= {API_GOAL:.0%})"
-        )
         self.stdout.write(
             f"import_history: {imported:.1f} s; floor (COPY of the input + one "
             f"INSERT of the ratings): {floor:.1f} s; ratio {imported / floor:.2f}x "
