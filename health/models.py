@@ -111,10 +111,15 @@ class Violation(models.Model):
     )
     # The upstream system's own id (the API's upsert key), and what it points the seller at.
     external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    # Defaults in the database too: bulk loads that name only the older columns still work.
     reference = models.CharField(
-        max_length=100, blank=True, help_text=_("The listing, ASIN or order id concerned.")
+        max_length=100,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The listing, ASIN or order id concerned."),
     )
-    policy_link = models.URLField(max_length=500, blank=True)
+    policy_link = models.URLField(max_length=500, blank=True, default="", db_default="")
 
     objects = ViolationQuerySet.as_manager()
 
