@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_contact_is_dialable'),
+        ('accounts', '0005_i14_time_zone_validated'),
     ]
 
     operations = [
