@@ -47,10 +47,11 @@ MIDDLEWARE = [
     "aha_site.client_address.ClientAddressMiddleware",
     # Before anything reads a body (CSRF does): oversized and unwanted multipart bodies are
     # refused from their headers, then text no database can store.
+    # The API answers its own refusals in JSON, as its schema documents them.
+    "api.middleware.api_body_limit",
     "aha_site.request_guard.BoundedBodyMiddleware",
     "aha_site.request_guard.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "api.middleware.api_body_limit",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -20,6 +20,9 @@ def api_body_limit(get_response: Callable[[HttpRequest], HttpResponse]):
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 length = 0
+            if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path:
+                body = {"detail": "The address must not hold NUL bytes.", "errors": []}
+                return HttpResponse(json.dumps(body), status=400, content_type="application/json")
             if length > settings.API_MAX_BODY_BYTES:
                 body = {
                     "detail": f"The request body is over the limit of "
