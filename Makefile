@@ -16,7 +16,7 @@ DURATION ?= 60
 LOCAL_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 LOCAL_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: help run test lint format bench loadtest bench-dashboard clean
+.PHONY: help run test lint format bench loadtest bench-dashboard bench-ingest clean
 
 help:
 	@echo "make run    - install, migrate, load demo data and serve http://$(HOST):$(PORT)"
@@ -24,6 +24,7 @@ help:
 	@echo "make bench  - benchmark closing a day for N store accounts (N=$(N))"
 	@echo "make loadtest - SELLERS Locust sellers for DURATION s against gunicorn (PostgreSQL)"
 	@echo "make bench-dashboard - the dashboard, cached and not, vs a one-query view (PostgreSQL)"
+	@echo "make bench-ingest - the daily-orders API vs COPY, import_history vs its floor (PostgreSQL)"
 	@echo "make format - apply ruff formatting and safe fixes"
 
 $(VENV)/bin/python:
@@ -78,6 +79,9 @@ loadtest: $(STAMP)
 
 bench-dashboard: $(STAMP)
 	$(PY) manage.py bench_dashboard --clients 8 --seconds 10
+
+bench-ingest: $(STAMP)
+	$(PY) manage.py bench_ingest $(if $(ROWS),--rows $(ROWS)) $(if $(IMPORT_ACCOUNTS),--import-accounts $(IMPORT_ACCOUNTS))
 
 clean:
 	rm -rf $(VENV) staticfiles

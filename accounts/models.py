@@ -99,6 +99,8 @@ class Seller(models.Model):
     email = models.EmailField(help_text=_("Where account health emails go."))
     language = models.CharField(max_length=5, choices=Language.choices, default=Language.ENGLISH)
     created_at = models.DateTimeField(default=timezone.now)
+    # The upstream system's own id (the API's upsert key); empty for rows made here.
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["name", "id"]
@@ -125,6 +127,8 @@ class User(AbstractUser):
         related_name="specialists",
         help_text=_("Limit a specialist to these stores. Empty means every store."),
     )
+    # The upstream system's own id (the API's upsert key); empty for rows made here.
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
 
     class Meta:
         constraints = [
@@ -183,6 +187,8 @@ class StoreAccount(models.Model):
         max_length=11, choices=StoreStatus.choices, default=StoreStatus.NORMAL
     )
     opened_on = models.DateField()
+    # The upstream system's own id (the API's upsert key); empty for rows made here.
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
 
     objects = StoreAccountQuerySet.as_manager()
 

@@ -11,7 +11,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 
-from accounts import two_factor
+from accounts import passwords, two_factor
+from accounts.forms import PasswordResetRequestForm
 from accounts.models import StoreAccount, User
 
 # The secret of an enrolment in progress lives in the (server-side) session until confirmed, so
@@ -113,3 +114,20 @@ def enrol_two_factor(request: HttpRequest) -> HttpResponse:
         "uri": two_factor.provisioning_uri(user=user, hex_key=hex_key),
     }
     return render(request, "registration/two_factor_enrol.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset(request: HttpRequest) -> HttpResponse:
+    """Ask for a set-password link; the answer is the same whether or not the address is known."""
+    form = PasswordResetRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        passwords.request_password_reset(
+            email=form.cleaned_data["email"], address=request.META.get("REMOTE_ADDR", "")
+        )
+        return redirect("accounts:password_reset_done")
+    return render(request, "registration/password_reset_form.html", {"form": form})
+
+
+def password_reset_done(request: HttpRequest) -> HttpResponse:
+    """What every request for a link is told."""
+    return render(request, "registration/password_reset_done.html")

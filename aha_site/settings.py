@@ -38,8 +38,10 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "ninja",
     "accounts",
     "health",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -50,6 +52,8 @@ MIDDLEWARE = [
     "aha_site.client_address.ClientAddressMiddleware",
     # Before anything reads a body (CSRF does): oversized and unwanted multipart bodies are
     # refused from their headers, then text no database can store.
+    # The API answers its own refusals in JSON, as its schema documents them.
+    "api.middleware.api_body_limit",
     "aha_site.request_guard.BoundedBodyMiddleware",
     "aha_site.request_guard.RejectNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -158,6 +162,14 @@ if CACHE_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The upstream API: requests per client per window, counted in the cache above (shared Redis, so
+# the limit holds across web processes), and the largest body it reads (a 10,000-row batch of
+# daily orders is about 700 KB).
+API_RATE_LIMIT = env_int("API_RATE_LIMIT", 600, minimum=1)
+API_RATE_LIMIT_WINDOW_SECONDS = env_int("API_RATE_LIMIT_WINDOW_SECONDS", 60, minimum=1)
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 2_000_000, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES)
+
 # Sessions: read from the cache when every web process shares it (Redis), written through to the
 # database, which stays the record (accounts/sessions.py); with only in-process memory, from the
 # database, so a sign-out in one process counts in every other at once.
@@ -175,6 +187,10 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "accounts:login"
+# The address of the site as seen from outside, for links in emails (set-password links).
+SITE_URL = env_url("SITE_URL", schemes=("http", "https")) or "http://127.0.0.1:8000"
+# A set-password link works once and for this long (an invitation too).
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_HOURS", 72, minimum=1) * 3600
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from aha_site import views
 from aha_site.observability import views as observability
+from api.api import api
 
 admin.site.site_header = "Account Health Assurance"
 admin.site.site_title = "AHA back office"
@@ -13,6 +14,7 @@ urlpatterns = [
     path("healthz/db", views.healthz_db, name="healthz_db"),
     path("metrics", observability.metrics, name="metrics"),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("accounts.urls")),
     path("", include("health.urls")),

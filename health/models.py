@@ -109,6 +109,17 @@ class Violation(models.Model):
     resolved_by = models.ForeignKey(
         USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The upstream system's own id (the API's upsert key), and what it points the seller at.
+    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    # Defaults in the database too: bulk loads that name only the older columns still work.
+    reference = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The listing, ASIN or order id concerned."),
+    )
+    policy_link = models.URLField(max_length=500, blank=True, default="", db_default="")
 
     objects = ViolationQuerySet.as_manager()
 
@@ -627,6 +638,8 @@ class EmailKind(models.TextChoices):
     REINSTATED = "reinstated", _("Store account reinstated")
     CALLBACK_RECEIVED = "callback_received", _("Callback request received")
     STALE_RUNS = "stale_runs", _("Operators: a marketplace has not closed a day")
+    INVITE = "invite", _("Invitation to set a password")
+    SET_PASSWORD = "set_password", _("Link to set a new password")
 
 
 class EmailStatus(models.TextChoices):
@@ -685,6 +698,10 @@ class AuditEntry(models.Model):
 
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    # An upstream system's write through the API has a client instead of a person.
+    api_client = models.ForeignKey(
+        "api.ApiClient", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     action = models.CharField(max_length=60)
     store_account = models.ForeignKey(
         StoreAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_entries"

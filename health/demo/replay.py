@@ -112,8 +112,11 @@ def replay_history(
     last_day: dt.date,
     story: Story,
     on_day: Callable[[], None] = lambda: None,
+    history_emails: bool = True,
 ) -> dict[str, int]:
-    """Close `first_day`..`last_day` for never-closed accounts in memory; write the outcome."""
+    """Close `first_day`..`last_day` for never-closed accounts in memory; write the outcome.
+
+    With `history_emails` off (a backfill) the past's emails are not written at all."""
     markets = _by_marketplace(accounts)
     replay = _load(accounts, first_day=first_day, story=story)
     day = first_day
@@ -124,6 +127,8 @@ def replay_history(
             _close_market_day(replay, marketplace, members, day)
         on_day()
         day += dt.timedelta(days=1)
+    if not history_emails:
+        replay.emails.clear()
     _write(replay)
     return {"ratings": len(replay.ratings), "events": len(replay.events)}
 
@@ -367,6 +372,9 @@ def insert_ignoring_duplicates(
     """Insert plain rows, skipping keys already there (a model instance per row is slow)."""
     table = connection.ops.quote_name(model._meta.db_table)
     postgres = connection.vendor == "postgresql"
+    if postgres:
+        _copy_ignoring_duplicates(table, columns, rows)
+        return
     insert = "INSERT INTO" if postgres else "INSERT OR IGNORE INTO"
     suffix = " ON CONFLICT DO NOTHING" if postgres else ""
     placeholders = ", ".join(["%s"] * len(columns))
@@ -380,3 +388,26 @@ def insert_ignoring_duplicates(
             f"{insert} {table} ({', '.join(columns)}) VALUES ({placeholders}){suffix}",
             [adapted(row) for row in rows],
         )
+
+
+def _copy_ignoring_duplicates(
+    table: str, columns: tuple[str, ...], rows: Iterable[tuple[object, ...]]
+) -> None:
+    """PostgreSQL: the rows by COPY into a scratch copy of the table, then one INSERT that skips
+    keys already there; half the time of a backfill went into a pipelined INSERT per row."""
+    names = ", ".join(columns)
+    scratch = "replay_scratch_rows"
+    with connection.cursor() as cursor:
+        # Names, not data, are formatted into these statements.
+        cursor.execute(f"DROP TABLE IF EXISTS {scratch}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {scratch} AS SELECT {names} FROM {table} LIMIT 0"  # noqa: S608
+        )
+        with cursor.copy(f"COPY {scratch} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {scratch} "  # noqa: S608
+            "ON CONFLICT DO NOTHING"
+        )
+        cursor.execute(f"DROP TABLE {scratch}")

@@ -56,6 +56,8 @@ class EmailDraft:
     seller: Seller | None
     store_account: StoreAccount | None = None
     context: dict[str, Any] = field(default_factory=dict)
+    # A user's own address and language instead of the seller's (a set-password link).
+    user: User | None = None
 
 
 def queue_email(
@@ -65,9 +67,10 @@ def queue_email(
     seller: Seller | None,
     store_account: StoreAccount | None = None,
     context: dict[str, Any],
+    user: User | None = None,
 ) -> OutboxEmail | None:
     """Write an email to the outbox in the caller's transaction; None if its key was queued."""
-    draft = EmailDraft(kind, key, seller, store_account, context)
+    draft = EmailDraft(kind, key, seller, store_account, context, user)
     with transaction.atomic():
         email, created = OutboxEmail.objects.get_or_create(key=key, defaults=_row_values(draft))
     if not created:
@@ -93,7 +96,9 @@ def queue_emails(drafts: Iterable[EmailDraft]) -> int:
 def _row_values(draft: EmailDraft) -> dict[str, Any]:
     if draft.kind not in EmailKind.values:
         raise ValueError(f"unknown email kind {draft.kind!r}")
-    if draft.seller is None:
+    if draft.user is not None:
+        to, language = draft.user.email, draft.user.language
+    elif draft.seller is None:
         # Emails with no seller are for the operators (e.g. a stalled day close).
         to, language = ", ".join(settings.OPERATORS_EMAIL), "en"
     else:

@@ -290,6 +290,11 @@ SAMPLE_CONTEXTS = {
         "requested_at": "2026-11-29T13:00:00+00:00",
     },
     EmailKind.STALE_RUNS: {"marketplace": "PL", "stale_after_hours": 26},
+    EmailKind.INVITE: {"username": "ania", "link": "https://aha.example.com/password/set/x/y/"},
+    EmailKind.SET_PASSWORD: {
+        "username": "ania",
+        "link": "https://aha.example.com/password/set/x/y/",
+    },
 }
 
 

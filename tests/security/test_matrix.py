@@ -68,6 +68,10 @@ SITE_PAGES: dict[str, tuple[dict[str, int | str], bool]] = {
         True,
     ),
     "accounts:logout": (dict.fromkeys(ROLES, 405), True),
+    # Forgot password: the same page and answer for everyone, known or not.
+    "accounts:password_reset": (dict.fromkeys(ROLES, 200), True),
+    "accounts:password_reset_done": (dict.fromkeys(ROLES, 200), False),
+    "accounts:password_reset_complete": (dict.fromkeys(ROLES, 200), False),
     "health:set_language": (dict.fromkeys(ROLES, 405), True),
 }
 
@@ -87,8 +91,20 @@ def project_url_names() -> set[str]:
     return {name for name in names if name.split(":")[0] in {"accounts", "health"}}
 
 
+# Pages reached only through a one-time link: a made-up link shows "used or expired" to anyone.
+LINK_PAGES = {"accounts:password_reset_confirm": {"uidb64": "MQ", "token": "made-up-token"}}
+
+
 def test_the_matrix_covers_every_url_of_the_project() -> None:
-    assert project_url_names() == set(SELLER_PAGES) | set(SITE_PAGES)
+    assert project_url_names() == set(SELLER_PAGES) | set(SITE_PAGES) | set(LINK_PAGES)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", list(LINK_PAGES))
+def test_a_made_up_one_time_link_is_refused_for_everyone(world, name: str, role: str) -> None:
+    response = client_as(role, world["users"]).get(reverse(name, kwargs=LINK_PAGES[name]))
+    assert response.status_code == 200
+    assert response.context["validlink"] is False
 
 
 @pytest.fixture

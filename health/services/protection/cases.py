@@ -204,12 +204,19 @@ def close_case(*, case: AHACase, resolved: bool, by: User, note: str) -> AHACase
 
 
 @transaction.atomic
-def resolve_violation(*, violation: Violation, by: User | None, note: str = "") -> Violation:
-    """Mark a violation resolved; the day close counts its points back from the local day."""
+def resolve_violation(
+    *,
+    violation: Violation,
+    by: User | None,
+    note: str = "",
+    resolved_at: dt.datetime | None = None,
+) -> Violation:
+    """Mark a violation resolved (now, or when upstream resolved it); the day close counts its
+    points back from the local day of resolution, a past one from the next close on (§10)."""
     violation = Violation.objects.select_for_update().get(pk=violation.pk)
     if violation.resolved_at is not None:
         raise ValidationError("This violation is already resolved.", code="resolved")
-    violation.resolved_at = timezone.now()
+    violation.resolved_at = resolved_at or timezone.now()
     violation.resolved_by = by
     violation.save(update_fields=["resolved_at", "resolved_by"])
     if by is not None:

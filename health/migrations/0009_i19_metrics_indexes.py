@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     """Partial indexes for the gauges /metrics computes at each scrape (health.metrics)."""
 
-    dependencies = [("health", "0007_orders_by_day")]
+    dependencies = [("health", "0008_i15_external_ids_api_audit")]
 
     operations = [
         migrations.AddIndex(

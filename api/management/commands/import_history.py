@@ -1,0 +1,27 @@
+"""`manage.py import_history DIR`: the launch-day backfill from CSV files (README: columns)."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+
+from api.imports import import_history
+
+
+class Command(BaseCommand):
+    help = "Load sellers, store accounts, contacts, orders and violations from CSV, then replay."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("directory", type=Path)
+
+    def handle(self, *args: object, **options: object) -> None:
+        directory = Path(str(options["directory"]))
+        if not directory.is_dir():
+            raise CommandError(f"{directory} is not a directory.")
+        if connection.vendor != "postgresql":
+            raise CommandError("import_history loads by COPY: it needs PostgreSQL (DATABASE_URL).")
+        try:
+            run = import_history(directory, verbose=int(options["verbosity"]) > 0)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(self.style.SUCCESS(f"Imported in {run.seconds}s: {run.counts}"))
