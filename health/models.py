@@ -5,6 +5,8 @@ health/services/."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, Count, Exists, OuterRef, Q, Subquery, Value, When
@@ -519,9 +521,13 @@ class CallbackRequestQuerySet(models.QuerySet["CallbackRequest"]):
     def queued(self) -> CallbackRequestQuerySet:
         return self.filter(status=CallbackStatus.QUEUED)
 
-    def with_urgency(self) -> CallbackRequestQuerySet:
-        """Annotate `urgent`: the seller has an open AHA case, so the request goes first."""
+    def with_urgency(self, marketplaces: Collection[str] | None = None) -> CallbackRequestQuerySet:
+        """Annotate `urgent`: the seller has an open AHA case, so the request goes first.
+
+        With `marketplaces`, only cases there count (a specialist limited to some stores)."""
         open_cases = AHACase.objects.open().filter(store_account__seller_id=OuterRef("seller_id"))
+        if marketplaces is not None:
+            open_cases = open_cases.filter(store_account__marketplace_id__in=marketplaces)
         return self.annotate(urgent=Exists(open_cases))
 
     def in_queue_order(self) -> CallbackRequestQuerySet:

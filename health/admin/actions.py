@@ -42,8 +42,15 @@ class Outcome:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-# Returns None when the service records the audit entry itself.
-Perform = Callable[[Any, dict[str, Any], User], Outcome | None]
+@dataclass(frozen=True)
+class Done:
+    """The service recorded the audit entry itself; `message` says what happened, in words."""
+
+    message: str
+
+
+# Returns None (or Done) when the service records the audit entry itself.
+Perform = Callable[[Any, dict[str, Any], User], Outcome | Done | None]
 
 
 @dataclass(frozen=True)
@@ -81,12 +88,16 @@ class SpecialistActionsMixin:
     ) -> bool:
         """Apply the action to every object and audit each, in one transaction; report."""
         current = None
+        said: list[str] = []
         try:
             with transaction.atomic():
                 for current in objects:
                     if not spec.applies(current):
                         raise ActionRefused(_("this action does not apply to it any more."))
                     outcome = spec.perform(current, data, request.user)
+                    if isinstance(outcome, Done):
+                        said.append(outcome.message)
+                        continue
                     if outcome is None:
                         continue
                     record_action(
@@ -108,6 +119,8 @@ class SpecialistActionsMixin:
             request,
             _("%(action)s: done for %(count)d.") % {"action": spec.label, "count": len(objects)},
         )
+        for message in said:
+            messages.info(request, message)
         return True
 
     def render_action_form(
