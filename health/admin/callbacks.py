@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import Seller, User
 from health.admin import scope
 from health.admin.actions import Done, SpecialistAction
 from health.admin.base import SpecialistAdmin
@@ -112,6 +112,9 @@ class CallbackRequestAdmin(SpecialistAdmin):
             "callback_no_answer", _("No answer"), no_answer, NoteForm, applies=is_open
         ),
     )
+
+    def seller_of(self, callback: CallbackRequest) -> Seller:
+        return callback.seller
 
     def scope(self, queryset: models.QuerySet, request: HttpRequest) -> models.QuerySet:
         return scope.by_seller(queryset, request)

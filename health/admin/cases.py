@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import Seller, User
 from health.admin.actions import SpecialistAction
 from health.admin.base import SpecialistAdmin
 from health.admin.display import local_time, time_left
@@ -96,6 +96,9 @@ class ContactAttemptInline(admin.TabularInline):
     readonly_fields = fields
     can_delete = False
 
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        return super().get_queryset(request).select_related("by")
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -148,6 +151,9 @@ class AHACaseAdmin(SpecialistAdmin):
             applies=is_engaged,
         ),
     )
+
+    def seller_of(self, case: AHACase) -> Seller:
+        return case.store_account.seller
 
     def get_ordering(self, request: HttpRequest) -> list:
         # Cases without a deadline yet have had no outreach at all: they come first.

@@ -10,7 +10,7 @@ from django.db import models
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import StoreAccount, StoreStatus, User
+from accounts.models import Seller, StoreAccount, StoreStatus, User
 from health.admin.actions import ActionRefused, Outcome, SpecialistAction
 from health.admin.base import SpecialistAdmin
 from health.admin.forms import ReasonForm, ViolationForm
@@ -130,6 +130,9 @@ class StoreAccountAdmin(SpecialistAdmin):
             applies=is_deactivated,
         ),
     )
+
+    def seller_of(self, store_account: StoreAccount) -> Seller:
+        return store_account.seller
 
     def scope(self, queryset: models.QuerySet, request: HttpRequest) -> models.QuerySet:
         return queryset.in_scope_of(request.user)
