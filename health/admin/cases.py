@@ -3,6 +3,7 @@ The protection services record their own audit entries, so these actions return 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import admin
@@ -10,14 +11,17 @@ from django.db import models
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Seller, User
 from health.admin.actions import SpecialistAction
 from health.admin.base import SpecialistAdmin
 from health.admin.display import local_time, time_left
+from health.admin.filters import MarketplaceFilter
 from health.admin.forms import ContactAttemptForm, NoteForm, ReasonForm
 from health.models import (
+    OPEN_CASE_STATUSES,
     AHACase,
     AuditEntry,
     CaseStatus,
@@ -74,6 +78,71 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
+BREACHING_WITHIN = dt.timedelta(hours=4)
+SOON = dt.timedelta(hours=24)
+
+
+def breaching(now: dt.datetime) -> models.Q:
+    """Cases still waiting for the seller whose 72-hour deadline passes within 4 hours."""
+    return models.Q(status=CaseStatus.OPEN, deadline_at__lte=now + BREACHING_WITHIN)
+
+
+def plan_to_review() -> models.Q:
+    """Open cases with a plan of action the seller submitted, waiting for a specialist."""
+    return models.Q(status__in=OPEN_CASE_STATUSES, plan_submitted_at__isnull=False)
+
+
+class CaseStateFilter(admin.SimpleListFilter):
+    """The queue opens on open cases (waiting or engaged); closed ones are one click away."""
+
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("open", _("Open")), ("closed", _("Closed")), ("all", _("All"))]
+
+    def value(self) -> str:
+        return super().value() or "open"
+
+    def choices(self, changelist: Any):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
+        if self.value() == "open":
+            return queryset.filter(status__in=OPEN_CASE_STATUSES)
+        if self.value() == "closed":
+            return queryset.exclude(status__in=OPEN_CASE_STATUSES)
+        return queryset
+
+
+class ViewFilter(admin.SimpleListFilter):
+    """The views specialists work from."""
+
+    title = _("view")
+    parameter_name = "view"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [
+            ("mine", _("Mine")),
+            ("breaching", _("Breaching within 4 hours")),
+            ("plan", _("Plan received, needs review")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
+        if self.value() == "mine":
+            return queryset.filter(assigned_to=request.user, status__in=OPEN_CASE_STATUSES)
+        if self.value() == "breaching":
+            return queryset.filter(breaching(timezone.now()))
+        if self.value() == "plan":
+            return queryset.filter(plan_to_review())
+        return queryset
+
+
 class MineFilter(admin.SimpleListFilter):
     title = _("assigned")
     parameter_name = "assigned"
@@ -112,16 +181,29 @@ class AHACaseAdmin(SpecialistAdmin):
         "deadline_local",
         "left",
         "assigned_to",
-        "engagement",
-        "opened_at",
+        "plan",
     ]
-    list_filter = ["status", "store_account__marketplace", OverdueFilter, MineFilter, "trigger"]
+    list_filter = [
+        ViewFilter,
+        CaseStateFilter,
+        "status",
+        MarketplaceFilter,
+        OverdueFilter,
+        MineFilter,
+        "trigger",
+    ]
     search_fields = ["store_account__seller__name"]
     list_select_related = ["store_account__seller", "store_account__marketplace", "assigned_to"]
     readonly_fields = ["deadline_local", "left"]
     inlines = [ContactAttemptInline]
     specialist_actions = (
-        SpecialistAction("assign_case", _("Assign to me"), assign_to_me, applies=is_open),
+        # Not offered on a case someone already works on (the service still allows a takeover).
+        SpecialistAction(
+            "assign_case",
+            _("Assign to me"),
+            assign_to_me,
+            applies=lambda case: case.is_open and case.assigned_to_id is None,
+        ),
         SpecialistAction(
             "record_contact_attempt",
             _("Record a contact attempt"),
@@ -166,13 +248,36 @@ class AHACaseAdmin(SpecialistAdmin):
     def deadline_local(self, case: AHACase) -> str:
         return local_time(case.deadline_at, case.store_account.marketplace)
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        return super().changelist_view(
+            request, {"now_utc": timezone.now(), **(extra_context or {})}
+        )
+
+    @admin.display(description=_("Plan"), boolean=True)
+    def plan(self, case: AHACase) -> bool:
+        return case.plan_submitted_at is not None
+
     @admin.display(description=_("Time left"))
     def left(self, case: AHACase) -> str:
         if not case.is_open:
             return "-"
         if case.status == CaseStatus.ENGAGED:
             return _("engaged")
-        return time_left(case.deadline_at, timezone.now())
+        now = timezone.now()
+        text = time_left(case.deadline_at, now)
+        if case.deadline_at is None:
+            return text
+        remaining = case.deadline_at - now
+        # Colour is never the only signal: the mark also says it in words.
+        if remaining < dt.timedelta(0):
+            mark, label = "due-overdue", _("overdue")
+        elif remaining < BREACHING_WITHIN:
+            mark, label = "due-4h", _("under 4 h")
+        elif remaining < SOON:
+            mark, label = "due-24h", _("under 24 h")
+        else:
+            return text
+        return format_html('<span class="due {}">{}: {}</span>', mark, label, text)
 
 
 def resolve(violation: Violation, data: dict[str, Any], by: User) -> None:
@@ -195,7 +300,7 @@ class ViolationAdmin(SpecialistAdmin):
         "category",
         "scope",
         "deactivation_level",
-        "store_account__marketplace",
+        MarketplaceFilter,
     ]
     list_select_related = ["store_account__seller"]
     search_fields = ["store_account__seller__name"]
@@ -221,7 +326,7 @@ def reject(enforcement: Enforcement, data: dict[str, Any], by: User) -> None:
 @admin.register(Enforcement)
 class EnforcementAdmin(SpecialistAdmin):
     list_display = ["store_account", "kind", "status", "opened_at", "deadline_at", "decided_by"]
-    list_filter = ["status", "kind", "store_account__marketplace"]
+    list_filter = ["status", "kind", MarketplaceFilter]
     list_select_related = ["store_account__seller", "decided_by"]
     search_fields = ["store_account__seller__name"]
     specialist_actions = (
@@ -247,7 +352,7 @@ class EnforcementAdmin(SpecialistAdmin):
 @admin.register(AuditEntry)
 class AuditEntryAdmin(SpecialistAdmin):
     list_display = ["at", "actor", "action", "store_account", "target", "reason"]
-    list_filter = ["action", "store_account__marketplace"]
+    list_filter = ["action", MarketplaceFilter]
     list_select_related = ["actor", "store_account__seller"]
     search_fields = ["target", "reason", "actor__username"]
     date_hierarchy = "at"

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Seller, StoreAccount, StoreStatus, User
 from health.admin.actions import ActionRefused, Outcome, SpecialistAction
 from health.admin.base import SpecialistAdmin
+from health.admin.filters import MarketplaceFilter, StoreMarketplaceFilter
 from health.admin.forms import ReasonForm, ViolationForm
 from health.admin.outlook import outlook_panel
 from health.admin.panels import store_account_panels
@@ -84,7 +85,7 @@ def is_deactivated(store_account: StoreAccount) -> bool:
 @admin.register(StoreAccount)
 class StoreAccountAdmin(SpecialistAdmin):
     list_display = ["__str__", "marketplace", "plan", "status", "ahr", "aha", "opened_on"]
-    list_filter = ["marketplace", "plan", "status", "health__status", "health__barred"]
+    list_filter = [StoreMarketplaceFilter, "plan", "status", "health__status", "health__barred"]
     search_fields = ["seller__name", "seller__email"]
     list_select_related = ["seller", "marketplace", "health"]
     fields = ["seller", "marketplace", "plan", "status", "opened_on"]
@@ -170,6 +171,6 @@ class StoreAccountAdmin(SpecialistAdmin):
 @admin.register(EnrollmentEvent)
 class EnrollmentEventAdmin(SpecialistAdmin):
     list_display = ["store_account", "kind", "reason", "day", "at", "by", "note"]
-    list_filter = ["kind", "reason", "store_account__marketplace"]
+    list_filter = ["kind", "reason", MarketplaceFilter]
     list_select_related = ["store_account__seller", "by"]
     search_fields = ["store_account__seller__name"]

@@ -84,9 +84,11 @@ def act_url(obj, action: str) -> str:
 def run_changelist_action(client: Client, obj, action: str, **fields) -> object:
     """Select one row on its changelist and apply an action (with its form, if any)."""
     data = {"action": action, ACTION_CHECKBOX_NAME: [obj.pk], "apply": "1", **fields}
-    return client.post(
-        reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_changelist"), data, follow=True
-    )
+    url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_changelist")
+    # The case queue opens on open cases; a closed one is selected from the "all" view.
+    if obj._meta.model_name == "ahacase":
+        url += "?state=all"
+    return client.post(url, data, follow=True)
 
 
 def messages_of(response) -> list[str]:
