@@ -19,19 +19,27 @@ from health.admin.actions import SpecialistAction
 from health.admin.base import SpecialistAdmin
 from health.admin.display import local_time, time_left
 from health.admin.filters import MarketplaceFilter
-from health.admin.forms import ContactAttemptForm, NoteForm, ReasonForm
+from health.admin.forms import (
+    ContactAttemptForm,
+    InternalNoteForm,
+    NoteForm,
+    ReasonForm,
+    note_with_snippet,
+)
 from health.models import (
     OPEN_CASE_STATUSES,
     AHACase,
     AuditEntry,
+    CaseNote,
     CaseStatus,
     ContactAttempt,
     Enforcement,
     EnforcementStatus,
     EngagementKind,
+    TextSnippet,
     Violation,
 )
-from health.services import assignment, protection
+from health.services import assignment, case_notes, protection
 
 
 def assign_to_me(case: AHACase, data: dict[str, Any], by: User) -> None:
@@ -39,11 +47,15 @@ def assign_to_me(case: AHACase, data: dict[str, Any], by: User) -> None:
 
 
 def record_contact(case: AHACase, data: dict[str, Any], by: User) -> None:
-    protection.record_contact_attempt(case=case, by=by, **data)
+    protection.record_contact_attempt(case=case, by=by, **note_with_snippet(data))
 
 
 def mark_engaged(case: AHACase, data: dict[str, Any], by: User) -> None:
-    protection.mark_engaged(case=case, by=by, how=EngagementKind.SPECIALIST)
+    protection.mark_engaged(case=case, by=by, how=EngagementKind.SPECIALIST, note=data["note"])
+
+
+def add_note(case: AHACase, data: dict[str, Any], by: User) -> None:
+    case_notes.add_case_note(case=case, text=data["text"], by=by)
 
 
 def close_resolved(case: AHACase, data: dict[str, Any], by: User) -> None:
@@ -219,6 +231,13 @@ class AHACaseAdmin(SpecialistAdmin):
             applies=lambda case: case.status == CaseStatus.OPEN,
         ),
         SpecialistAction(
+            "add_case_note",
+            _("Add an internal note"),
+            add_note,
+            InternalNoteForm,
+            object_only=True,
+        ),
+        SpecialistAction(
             "close_resolved",
             _("Close as resolved"),
             close_resolved,
@@ -243,6 +262,17 @@ class AHACaseAdmin(SpecialistAdmin):
 
     def activity(self, obj: AHACase) -> models.QuerySet[AuditEntry]:
         return AuditEntry.objects.filter(target=f"case:{obj.pk}")
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ):
+        notes = CaseNote.objects.filter(case_id=object_id if object_id.isdigit() else None)
+        context = {"internal_notes": notes.select_related("by")[:50], **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, context)
 
     @admin.display(description=_("Deadline (local time)"), ordering="deadline_at")
     def deadline_local(self, case: AHACase) -> str:
@@ -356,3 +386,12 @@ class AuditEntryAdmin(SpecialistAdmin):
     list_select_related = ["actor", "store_account__seller"]
     search_fields = ["target", "reason", "actor__username"]
     date_hierarchy = "at"
+
+
+@admin.register(TextSnippet)
+class TextSnippetAdmin(admin.ModelAdmin):
+    """Reusable texts specialists write and pick in the contact-attempt form."""
+
+    list_display = ["title", "kind", "language", "text"]
+    list_filter = ["kind", "language"]
+    search_fields = ["title", "text"]
