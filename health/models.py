@@ -5,6 +5,8 @@ health/services/."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Case, Count, Exists, OuterRef, Q, Subquery, Value, When
@@ -536,9 +538,13 @@ class CallbackRequestQuerySet(models.QuerySet["CallbackRequest"]):
     def queued(self) -> CallbackRequestQuerySet:
         return self.filter(status=CallbackStatus.QUEUED)
 
-    def with_urgency(self) -> CallbackRequestQuerySet:
-        """Annotate `urgent`: the seller has an open AHA case, so the request goes first."""
+    def with_urgency(self, marketplaces: Collection[str] | None = None) -> CallbackRequestQuerySet:
+        """Annotate `urgent`: the seller has an open AHA case, so the request goes first.
+
+        With `marketplaces`, only cases there count (a specialist limited to some stores)."""
         open_cases = AHACase.objects.open().filter(store_account__seller_id=OuterRef("seller_id"))
+        if marketplaces is not None:
+            open_cases = open_cases.filter(store_account__marketplace_id__in=marketplaces)
         return self.annotate(urgent=Exists(open_cases))
 
     def in_queue_order(self) -> CallbackRequestQuerySet:
@@ -716,3 +722,62 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The specialist's workplace: one-time action tokens, internal case notes, text snippets
+# ---------------------------------------------------------------------------------------------
+
+
+class UsedActionToken(models.Model):
+    """The one-time token of an action form, written in the action's own transaction, so a
+    repeated or double-clicked submission finds it taken and changes nothing."""
+
+    token = models.CharField(max_length=64, primary_key=True)
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=60)
+    at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.user_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class CaseNote(models.Model):
+    """A specialist's internal note on an AHA case; sellers never see it."""
+
+    case = models.ForeignKey(AHACase, on_delete=models.CASCADE, related_name="internal_notes")
+    by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    text = models.TextField(max_length=4000)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Note on case {self.case_id} by {self.by}"
+
+
+class SnippetKind(models.TextChoices):
+    CONTACT = "contact", _("Contact-attempt note")
+    OUTREACH = "outreach", _("Outreach text")
+
+
+class TextSnippet(models.Model):
+    """Reusable text for contact-attempt notes and outreach, managed in the back office."""
+
+    title = models.CharField(_("title"), max_length=100)
+    kind = models.CharField(
+        _("kind"), max_length=8, choices=SnippetKind.choices, default=SnippetKind.CONTACT
+    )
+    language = models.CharField(
+        _("language"), max_length=5, choices=settings.LANGUAGES, default="en"
+    )
+    text = models.TextField(_("text"), max_length=2000)
+
+    class Meta:
+        ordering = ["kind", "language", "title"]
+        verbose_name = _("text snippet")
+        verbose_name_plural = _("text snippets")
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.language})"

@@ -6,6 +6,8 @@ are acted on all or nothing (decision): one refusal rolls the whole action back.
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,16 +18,37 @@ from django.contrib.admin import helpers
 from django.contrib.admin.options import Action, ActionLocation
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
 from accounts.models import StoreAccount, User
+from health.models import UsedActionToken
 from health.services.audit import record_action
 
 ACTION_TEMPLATE = "admin/health/specialist_action.html"
+TOKEN_FIELD = "action_token"  # noqa: S105 (a form field name, not a secret)
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+
+def new_action_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def claim_token(request: HttpRequest, spec_name: str) -> bool | None:
+    """Take the form's one-time token in the current transaction: True when taken now, False
+    when it was taken before (a repeated submission), None when the form carries none."""
+    token = request.POST.get(TOKEN_FIELD, "")
+    if not TOKEN_PATTERN.fullmatch(token):
+        return None
+    try:
+        with transaction.atomic():
+            UsedActionToken.objects.create(token=token, user=request.user, action=spec_name)
+    except IntegrityError:
+        return False
+    return True
 
 
 class ActionRefused(Exception):
@@ -42,8 +65,23 @@ class Outcome:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-# Returns None when the service records the audit entry itself.
-Perform = Callable[[Any, dict[str, Any], User], Outcome | None]
+@dataclass(frozen=True)
+class Preview:
+    """What an action will do, said on its form before anything changes."""
+
+    text: str
+    css: str = ""
+
+
+@dataclass(frozen=True)
+class Done:
+    """The service recorded the audit entry itself; `message` says what happened, in words."""
+
+    message: str
+
+
+# Returns None (or Done) when the service records the audit entry itself.
+Perform = Callable[[Any, dict[str, Any], User], Outcome | Done | None]
 
 
 @dataclass(frozen=True)
@@ -55,6 +93,8 @@ class SpecialistAction:
     # Offered only on the object's page (e.g. an action on one store account).
     object_only: bool = False
     applies: Callable[[Any], bool] = lambda obj: True
+    # What the action will do to this object, shown on its form before anything changes.
+    preview: Callable[[Any], Preview] | None = None
 
 
 def refusal_message(exc: Exception) -> str:
@@ -78,15 +118,41 @@ class SpecialistActionsMixin:
 
     def run_action(
         self, request: HttpRequest, spec: SpecialistAction, objects: list[Any], data: dict
-    ) -> bool:
-        """Apply the action to every object and audit each, in one transaction; report."""
+    ) -> bool | None:
+        """Apply the action to every object and audit each, in one transaction; report.
+
+        True: done (or done before, by the same form); False: refused; None: no valid token."""
         current = None
+        said: list[str] = []
         try:
             with transaction.atomic():
+                taken = claim_token(request, spec.name)
+                if taken is None:
+                    messages.error(
+                        request,
+                        _(
+                            "This form is not the one the page sent (or it expired). Nothing "
+                            "was changed: check it and submit it again."
+                        ),
+                    )
+                    return None
+                if not taken:
+                    messages.warning(
+                        request,
+                        _(
+                            "%(action)s was already submitted with this form (a repeated or "
+                            "double-clicked submission): nothing was changed the second time."
+                        )
+                        % {"action": spec.label},
+                    )
+                    return True
                 for current in objects:
                     if not spec.applies(current):
                         raise ActionRefused(_("this action does not apply to it any more."))
                     outcome = spec.perform(current, data, request.user)
+                    if isinstance(outcome, Done):
+                        said.append(outcome.message)
+                        continue
                     if outcome is None:
                         continue
                     record_action(
@@ -108,6 +174,8 @@ class SpecialistActionsMixin:
             request,
             _("%(action)s: done for %(count)d.") % {"action": spec.label, "count": len(objects)},
         )
+        for message in said:
+            messages.info(request, message)
         return True
 
     def render_action_form(
@@ -127,6 +195,8 @@ class SpecialistActionsMixin:
             "spec": spec,
             "objects": objects,
             "form": form,
+            "preview": spec.preview(objects[0]) if spec.preview and len(objects) == 1 else None,
+            "action_token": new_action_token(),
             "from_changelist": from_changelist,
             "select_across": request.POST.get("select_across", "0"),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
@@ -164,19 +234,20 @@ class SpecialistActionsMixin:
             if request.POST.get("select_across") != "1" and len(objects) != len(selected):
                 messages.error(request, _("Some selected items are outside your stores."))
                 return None
+            # Every action shows what it applies to and carries a one-time token, even one
+            # without fields: "Go" opens the form, its button applies the action once.
+            bound = "apply" in request.POST
             form = None
             if spec.form_class is not None:
-                form = spec.form_class(request.POST if "apply" in request.POST else None)
-                if not form.is_bound:
-                    return self.render_action_form(
-                        request, spec, objects, form, from_changelist=True
-                    )
-                if not form.is_valid():
-                    messages.error(request, _("Correct the errors below. Nothing was changed."))
-                    return self.render_action_form(
-                        request, spec, objects, form, from_changelist=True
-                    )
-            self.run_action(request, spec, objects, form.cleaned_data if form else {})
+                form = spec.form_class(request.POST if bound else None)
+            if not bound:
+                return self.render_action_form(request, spec, objects, form, from_changelist=True)
+            if form is not None and not form.is_valid():
+                messages.error(request, _("Correct the errors below. Nothing was changed."))
+                return self.render_action_form(request, spec, objects, form, from_changelist=True)
+            done = self.run_action(request, spec, objects, form.cleaned_data if form else {})
+            if done is None:
+                return self.render_action_form(request, spec, objects, form, from_changelist=True)
             return None
 
         action.__name__ = spec.name

@@ -10,8 +10,10 @@ from django.contrib.admin.utils import unquote
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 
+from accounts.models import Seller
 from health.admin import scope
 from health.admin.actions import SpecialistActionsMixin
+from health.admin.panels import seller_panel
 from health.models import AuditEntry
 
 ACTIVITY_ROWS = 50
@@ -54,6 +56,10 @@ class SpecialistAdmin(SpecialistActionsMixin, admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def seller_of(self, obj: Any) -> Seller | None:
+        """The seller whose context panel the object's page shows (None: no panel)."""
+        return None
+
     def activity(self, obj: Any) -> models.QuerySet[AuditEntry]:
         return AuditEntry.objects.filter(target=target_of(obj))
 
@@ -68,7 +74,10 @@ class SpecialistAdmin(SpecialistActionsMixin, admin.ModelAdmin):
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
             raise Http404
+        seller = self.seller_of(obj)
+        panel = seller_panel(seller, scope.store_accounts(request)) if seller else None
         context = {
+            "seller_panel": panel,
             "action_links": self.action_links(request, obj),
             "activity": self.activity(obj).select_related("actor")[:ACTIVITY_ROWS],
             **(extra_context or {}),

@@ -6,21 +6,21 @@ from typing import Any
 
 from django.contrib import admin
 from django.db import models
-from django.db.models import Case, Exists, OuterRef, Value, When
+from django.db.models import Case, F, Prefetch, Value, When
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import Seller, User
 from health.admin import scope
-from health.admin.actions import SpecialistAction
+from health.admin.actions import Done, SpecialistAction
 from health.admin.base import SpecialistAdmin
 from health.admin.display import duration
 from health.admin.forms import NoteForm
 from health.models import OPEN_CALLBACK_STATUSES as OPEN
-from health.models import AHACase, CallbackRequest, CallbackStatus
+from health.models import AHACase, CallbackRequest, CallbackStatus, EngagementKind
 from health.services import callbacks
 
 
@@ -29,8 +29,29 @@ def claim(callback: CallbackRequest, data: dict[str, Any], by: User) -> None:
     callbacks.claim_callback(callback=callback, by=by)
 
 
-def complete(callback: CallbackRequest, data: dict[str, Any], by: User) -> None:
-    callbacks.complete_callback(callback=callback, by=by, note=data["note"])
+def complete(callback: CallbackRequest, data: dict[str, Any], by: User) -> Done:
+    callback = callbacks.complete_callback(callback=callback, by=by, note=data["note"])
+    case = callback.case
+    if case is None:
+        return Done(_("%(callback)s completed.") % {"callback": callback})
+    if not callbacks.case_in_scope(callback, by):
+        return Done(
+            _(
+                "%(callback)s completed. Its AHA case is in a marketplace outside your stores, "
+                "so it was not marked engaged: a specialist of that marketplace decides."
+            )
+            % {"callback": callback}
+        )
+    case.refresh_from_db()
+    if case.engagement == EngagementKind.CALLBACK:
+        return Done(
+            _("%(callback)s completed; %(case)s is marked engaged.")
+            % {"callback": callback, "case": case}
+        )
+    return Done(
+        _("%(callback)s completed; %(case)s was already %(status)s.")
+        % {"callback": callback, "case": case, "status": case.get_status_display().lower()}
+    )
 
 
 def no_answer(callback: CallbackRequest, data: dict[str, Any], by: User) -> None:
@@ -57,7 +78,22 @@ class CallbackRequestAdmin(SpecialistAdmin):
     list_filter = ["status"]
     search_fields = ["seller__name", "phone"]
     list_select_related = ["seller", "claimed_by", "case"]
-    readonly_fields = ["links", "wait"]
+    # The linked case only through case_link, which hides a case outside the user's stores.
+    fields = [
+        "seller",
+        "requested_by",
+        "phone",
+        "topic",
+        "case_link",
+        "status",
+        "created_at",
+        "wait",
+        "claimed_by",
+        "finished_at",
+        "note",
+        "links",
+    ]
+    readonly_fields = fields
     specialist_actions = (
         SpecialistAction(
             "claim_callback",
@@ -77,23 +113,61 @@ class CallbackRequestAdmin(SpecialistAdmin):
         ),
     )
 
+    def seller_of(self, callback: CallbackRequest) -> Seller:
+        return callback.seller
+
     def scope(self, queryset: models.QuerySet, request: HttpRequest) -> models.QuerySet:
         return scope.by_seller(queryset, request)
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
         queryset = super().get_queryset(request)
-        return queryset.with_urgency().prefetch_related("seller__store_accounts")
+        # Only the cases of the user's stores make a request urgent here, and only those are
+        # linked: a case elsewhere is not this specialist's to see (decision).
+        codes = scope.limited_to(request)
+        cases = AHACase.objects.open().select_related("store_account__seller")
+        if codes is not None:
+            cases = cases.filter(store_account__marketplace_id__in=codes)
+        stores = scope.store_accounts(request).select_related("health")
+        visible = (
+            Value(True)
+            if codes is None
+            else Case(
+                When(case__store_account__marketplace_id__in=codes, then=Value(True)),
+                default=Value(False),
+            )
+        )
+        queryset = queryset.annotate(case_visible=visible)
+        return queryset.with_urgency(codes).prefetch_related(
+            Prefetch("seller__store_accounts", queryset=stores, to_attr="stores_in_scope"),
+            Prefetch(
+                "seller__stores_in_scope__cases", queryset=cases, to_attr="open_cases_in_scope"
+            ),
+        )
 
     def get_ordering(self, request: HttpRequest) -> list:
         # Open requests first, then as specialists take them (rules §6), then oldest.
         return [
             Case(When(status__in=OPEN, then=Value(0)), default=Value(1)),
-            Exists(
-                AHACase.objects.open().filter(store_account__seller_id=OuterRef("seller_id"))
-            ).desc(),
+            F("urgent").desc(),
             "created_at",
             "id",
         ]
+
+    def cases_in_scope(self, callback: CallbackRequest) -> list[AHACase]:
+        """The seller's open cases in the user's stores, the request's own case first."""
+        cases = [
+            case for store in callback.seller.stores_in_scope for case in store.open_cases_in_scope
+        ]
+        return sorted(cases, key=lambda case: case.pk != callback.case_id)
+
+    @admin.display(description=_("AHA case"))
+    def case_link(self, callback: CallbackRequest) -> str:
+        if callback.case_id is None:
+            return "-"
+        if not callback.case_visible:
+            return _("a case in a marketplace outside your stores")
+        url = reverse("admin:health_ahacase_change", args=[callback.case_id])
+        return format_html('<a href="{}">{}</a>', url, callback.case)
 
     @admin.display(description=_("Open AHA case"), boolean=True, ordering="-urgent")
     def urgent_case(self, callback: CallbackRequest) -> bool:
@@ -106,7 +180,7 @@ class CallbackRequestAdmin(SpecialistAdmin):
 
     @admin.display(description=_("Store accounts and case"))
     def links(self, callback: CallbackRequest) -> str:
-        stores = sorted(callback.seller.store_accounts.all(), key=lambda s: s.marketplace_id)
+        stores = sorted(callback.seller.stores_in_scope, key=lambda s: s.marketplace_id)
         store_links = format_html_join(
             " ",
             '<a href="{}">{}</a>',
@@ -115,7 +189,7 @@ class CallbackRequestAdmin(SpecialistAdmin):
                 for s in stores
             ),
         )
-        case = callback.case or AHACase.objects.open().for_seller(callback.seller_id).first()
+        case = next(iter(self.cases_in_scope(callback)), None)
         if case is None:
             return store_links
         case_url = reverse("admin:health_ahacase_change", args=[case.pk])

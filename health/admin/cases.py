@@ -3,6 +3,7 @@ The protection services record their own audit entries, so these actions return 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import admin
@@ -10,24 +11,35 @@ from django.db import models
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import Seller, User
 from health.admin.actions import SpecialistAction
 from health.admin.base import SpecialistAdmin
 from health.admin.display import local_time, time_left
-from health.admin.forms import ContactAttemptForm, NoteForm, ReasonForm
+from health.admin.filters import MarketplaceFilter
+from health.admin.forms import (
+    ContactAttemptForm,
+    InternalNoteForm,
+    NoteForm,
+    ReasonForm,
+    note_with_snippet,
+)
 from health.models import (
+    OPEN_CASE_STATUSES,
     AHACase,
     AuditEntry,
+    CaseNote,
     CaseStatus,
     ContactAttempt,
     Enforcement,
     EnforcementStatus,
     EngagementKind,
+    TextSnippet,
     Violation,
 )
-from health.services import assignment, protection
+from health.services import assignment, case_notes, protection
 
 
 def assign_to_me(case: AHACase, data: dict[str, Any], by: User) -> None:
@@ -35,11 +47,15 @@ def assign_to_me(case: AHACase, data: dict[str, Any], by: User) -> None:
 
 
 def record_contact(case: AHACase, data: dict[str, Any], by: User) -> None:
-    protection.record_contact_attempt(case=case, by=by, **data)
+    protection.record_contact_attempt(case=case, by=by, **note_with_snippet(data))
 
 
 def mark_engaged(case: AHACase, data: dict[str, Any], by: User) -> None:
-    protection.mark_engaged(case=case, by=by, how=EngagementKind.SPECIALIST)
+    protection.mark_engaged(case=case, by=by, how=EngagementKind.SPECIALIST, note=data["note"])
+
+
+def add_note(case: AHACase, data: dict[str, Any], by: User) -> None:
+    case_notes.add_case_note(case=case, text=data["text"], by=by)
 
 
 def close_resolved(case: AHACase, data: dict[str, Any], by: User) -> None:
@@ -74,6 +90,71 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
+BREACHING_WITHIN = dt.timedelta(hours=4)
+SOON = dt.timedelta(hours=24)
+
+
+def breaching(now: dt.datetime) -> models.Q:
+    """Cases still waiting for the seller whose 72-hour deadline passes within 4 hours."""
+    return models.Q(status=CaseStatus.OPEN, deadline_at__lte=now + BREACHING_WITHIN)
+
+
+def plan_to_review() -> models.Q:
+    """Open cases with a plan of action the seller submitted, waiting for a specialist."""
+    return models.Q(status__in=OPEN_CASE_STATUSES, plan_submitted_at__isnull=False)
+
+
+class CaseStateFilter(admin.SimpleListFilter):
+    """The queue opens on open cases (waiting or engaged); closed ones are one click away."""
+
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("open", _("Open")), ("closed", _("Closed")), ("all", _("All"))]
+
+    def value(self) -> str:
+        return super().value() or "open"
+
+    def choices(self, changelist: Any):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
+        if self.value() == "open":
+            return queryset.filter(status__in=OPEN_CASE_STATUSES)
+        if self.value() == "closed":
+            return queryset.exclude(status__in=OPEN_CASE_STATUSES)
+        return queryset
+
+
+class ViewFilter(admin.SimpleListFilter):
+    """The views specialists work from."""
+
+    title = _("view")
+    parameter_name = "view"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [
+            ("mine", _("Mine")),
+            ("breaching", _("Breaching within 4 hours")),
+            ("plan", _("Plan received, needs review")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
+        if self.value() == "mine":
+            return queryset.filter(assigned_to=request.user, status__in=OPEN_CASE_STATUSES)
+        if self.value() == "breaching":
+            return queryset.filter(breaching(timezone.now()))
+        if self.value() == "plan":
+            return queryset.filter(plan_to_review())
+        return queryset
+
+
 class MineFilter(admin.SimpleListFilter):
     title = _("assigned")
     parameter_name = "assigned"
@@ -96,6 +177,9 @@ class ContactAttemptInline(admin.TabularInline):
     readonly_fields = fields
     can_delete = False
 
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        return super().get_queryset(request).select_related("by")
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -109,16 +193,29 @@ class AHACaseAdmin(SpecialistAdmin):
         "deadline_local",
         "left",
         "assigned_to",
-        "engagement",
-        "opened_at",
+        "plan",
     ]
-    list_filter = ["status", "store_account__marketplace", OverdueFilter, MineFilter, "trigger"]
+    list_filter = [
+        ViewFilter,
+        CaseStateFilter,
+        "status",
+        MarketplaceFilter,
+        OverdueFilter,
+        MineFilter,
+        "trigger",
+    ]
     search_fields = ["store_account__seller__name"]
     list_select_related = ["store_account__seller", "store_account__marketplace", "assigned_to"]
     readonly_fields = ["deadline_local", "left"]
     inlines = [ContactAttemptInline]
     specialist_actions = (
-        SpecialistAction("assign_case", _("Assign to me"), assign_to_me, applies=is_open),
+        # Not offered on a case someone already works on (the service still allows a takeover).
+        SpecialistAction(
+            "assign_case",
+            _("Assign to me"),
+            assign_to_me,
+            applies=lambda case: case.is_open and case.assigned_to_id is None,
+        ),
         SpecialistAction(
             "record_contact_attempt",
             _("Record a contact attempt"),
@@ -132,6 +229,13 @@ class AHACaseAdmin(SpecialistAdmin):
             mark_engaged,
             NoteForm,
             applies=lambda case: case.status == CaseStatus.OPEN,
+        ),
+        SpecialistAction(
+            "add_case_note",
+            _("Add an internal note"),
+            add_note,
+            InternalNoteForm,
+            object_only=True,
         ),
         SpecialistAction(
             "close_resolved",
@@ -149,6 +253,9 @@ class AHACaseAdmin(SpecialistAdmin):
         ),
     )
 
+    def seller_of(self, case: AHACase) -> Seller:
+        return case.store_account.seller
+
     def get_ordering(self, request: HttpRequest) -> list:
         # Cases without a deadline yet have had no outreach at all: they come first.
         return [F("deadline_at").asc(nulls_first=True), "opened_at", "id"]
@@ -156,9 +263,29 @@ class AHACaseAdmin(SpecialistAdmin):
     def activity(self, obj: AHACase) -> models.QuerySet[AuditEntry]:
         return AuditEntry.objects.filter(target=f"case:{obj.pk}")
 
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ):
+        notes = CaseNote.objects.filter(case_id=object_id if object_id.isdigit() else None)
+        context = {"internal_notes": notes.select_related("by")[:50], **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, context)
+
     @admin.display(description=_("Deadline (local time)"), ordering="deadline_at")
     def deadline_local(self, case: AHACase) -> str:
         return local_time(case.deadline_at, case.store_account.marketplace)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        return super().changelist_view(
+            request, {"now_utc": timezone.now(), **(extra_context or {})}
+        )
+
+    @admin.display(description=_("Plan"), boolean=True)
+    def plan(self, case: AHACase) -> bool:
+        return case.plan_submitted_at is not None
 
     @admin.display(description=_("Time left"))
     def left(self, case: AHACase) -> str:
@@ -166,7 +293,21 @@ class AHACaseAdmin(SpecialistAdmin):
             return "-"
         if case.status == CaseStatus.ENGAGED:
             return _("engaged")
-        return time_left(case.deadline_at, timezone.now())
+        now = timezone.now()
+        text = time_left(case.deadline_at, now)
+        if case.deadline_at is None:
+            return text
+        remaining = case.deadline_at - now
+        # Colour is never the only signal: the mark also says it in words.
+        if remaining < dt.timedelta(0):
+            mark, label = "due-overdue", _("overdue")
+        elif remaining < BREACHING_WITHIN:
+            mark, label = "due-4h", _("under 4 h")
+        elif remaining < SOON:
+            mark, label = "due-24h", _("under 24 h")
+        else:
+            return text
+        return format_html('<span class="due {}">{}: {}</span>', mark, label, text)
 
 
 def resolve(violation: Violation, data: dict[str, Any], by: User) -> None:
@@ -189,7 +330,7 @@ class ViolationAdmin(SpecialistAdmin):
         "category",
         "scope",
         "deactivation_level",
-        "store_account__marketplace",
+        MarketplaceFilter,
     ]
     list_select_related = ["store_account__seller"]
     search_fields = ["store_account__seller__name"]
@@ -215,7 +356,7 @@ def reject(enforcement: Enforcement, data: dict[str, Any], by: User) -> None:
 @admin.register(Enforcement)
 class EnforcementAdmin(SpecialistAdmin):
     list_display = ["store_account", "kind", "status", "opened_at", "deadline_at", "decided_by"]
-    list_filter = ["status", "kind", "store_account__marketplace"]
+    list_filter = ["status", "kind", MarketplaceFilter]
     list_select_related = ["store_account__seller", "decided_by"]
     search_fields = ["store_account__seller__name"]
     specialist_actions = (
@@ -241,7 +382,16 @@ class EnforcementAdmin(SpecialistAdmin):
 @admin.register(AuditEntry)
 class AuditEntryAdmin(SpecialistAdmin):
     list_display = ["at", "actor", "action", "store_account", "target", "reason"]
-    list_filter = ["action", "store_account__marketplace"]
+    list_filter = ["action", MarketplaceFilter]
     list_select_related = ["actor", "store_account__seller"]
     search_fields = ["target", "reason", "actor__username"]
     date_hierarchy = "at"
+
+
+@admin.register(TextSnippet)
+class TextSnippetAdmin(admin.ModelAdmin):
+    """Reusable texts specialists write and pick in the contact-attempt form."""
+
+    list_display = ["title", "kind", "language", "text"]
+    list_filter = ["kind", "language"]
+    search_fields = ["title", "text"]

@@ -13,6 +13,7 @@ from health.models import (
     ContactChannel,
     ContactOutcome,
     Severity,
+    TextSnippet,
     ViolationCategory,
     ViolationScope,
 )
@@ -40,6 +41,28 @@ class ReasonForm(forms.Form):
     )
 
 
+class SnippetChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: TextSnippet) -> str:
+        return f"{obj.get_kind_display()}: {obj.title} ({obj.language})"
+
+
+def snippet_field() -> SnippetChoiceField:
+    return SnippetChoiceField(
+        label=_("Text snippet"),
+        queryset=TextSnippet.objects.all(),
+        required=False,
+        help_text=_("Its text goes at the start of the note; add your own words below it."),
+    )
+
+
+class InternalNoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("Internal note (specialists only; the seller never sees it)"),
+        max_length=TEXT_MAX_LENGTH,
+        widget=forms.Textarea,
+    )
+
+
 class ContactAttemptForm(forms.Form):
     channel = forms.ChoiceField(label=_("Channel"), choices=ContactChannel.choices)
     outcome = forms.ChoiceField(label=_("Outcome"), choices=ContactOutcome.choices)
@@ -52,6 +75,7 @@ class ContactAttemptForm(forms.Form):
             "email starts the engagement clock from the call."
         ),
     )
+    snippet = snippet_field()
     note = forms.CharField(
         label=_("Note"), required=False, max_length=TEXT_MAX_LENGTH, widget=forms.Textarea
     )
@@ -81,3 +105,12 @@ class ViolationForm(forms.Form):
         if detected_at > timezone.now():
             raise forms.ValidationError(_("A violation cannot be detected in the future."))
         return detected_at
+
+
+def note_with_snippet(data: dict) -> dict:
+    """The form's data with the chosen snippet's text put in front of the note."""
+    data = dict(data)
+    snippet = data.pop("snippet", None)
+    if snippet is not None:
+        data["note"] = "\n".join(part for part in (snippet.text, data.get("note", "")) if part)
+    return data

@@ -14,6 +14,7 @@ from health.admin import scope
 from health.admin.actions import SpecialistAction
 from health.admin.base import SpecialistAdmin
 from health.admin.display import duration
+from health.admin.filters import StoreMarketplaceFilter
 from health.models import DayCloseRun, EmailStatus, OutboxEmail
 from health.services import outbox
 
@@ -68,7 +69,7 @@ class DayCloseRunAdmin(SpecialistAdmin):
         "counts",
         "error_summary",
     ]
-    list_filter = ["status", "marketplace"]
+    list_filter = ["status", StoreMarketplaceFilter]
     date_hierarchy = "day"
 
     def scope(self, queryset: models.QuerySet, request: HttpRequest) -> models.QuerySet:

@@ -6,11 +6,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from accounts.models import StoreAccount
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import EmergencyContact, Seller, StoreAccount
+from health.admin.display import local_time
 from health.chart import build_trend
 from health.models import (
     AHACase,
     CallbackRequest,
+    ContactAttempt,
     DailyRating,
     HealthState,
     OutboxEmail,
@@ -53,4 +58,49 @@ def store_account_panels(store_account: StoreAccount) -> dict[str, Any]:
             "-created_at"
         )[:PANEL_ROWS],
         "emails": OutboxEmail.objects.filter(store_account=store_account)[:PANEL_ROWS],
+    }
+
+
+SELLER_PANEL_ROWS = 10
+
+
+def seller_panel(seller: Seller, stores: QuerySet[StoreAccount]) -> dict[str, Any]:
+    """The seller in view, limited to `stores` (the user's): whom to call and what is going on.
+
+    A fixed number of queries whatever the seller's history: every list is capped."""
+    contact = EmergencyContact.objects.filter(seller=seller).first()
+    accounts = list(
+        stores.filter(seller=seller).select_related("marketplace", "health").order_by("marketplace")
+    )
+    now = timezone.now()
+    in_scope = [account.pk for account in accounts]
+    cases = AHACase.objects.open().filter(store_account__in=in_scope)
+    return {
+        "seller": seller,
+        "contact": contact,
+        "language": seller.get_language_display(),
+        "stores": [
+            {
+                "account": account,
+                "state": getattr(account, "health", None),
+                "local_now": local_time(now, account.marketplace),
+            }
+            for account in accounts
+        ],
+        "open_cases": list(cases.select_related("store_account__marketplace")[:SELLER_PANEL_ROWS]),
+        "attempts": list(
+            ContactAttempt.objects.filter(case__store_account__in=in_scope)
+            .select_related("by", "case__store_account__marketplace")
+            .order_by("-at")[:SELLER_PANEL_ROWS]
+        ),
+        "callbacks": list(
+            CallbackRequest.objects.for_seller(seller)
+            .select_related("claimed_by")
+            .order_by("-created_at")[:SELLER_PANEL_ROWS]
+        ),
+        "emails": list(
+            OutboxEmail.objects.filter(seller=seller)
+            .filter(Q(store_account__in=in_scope) | Q(store_account__isnull=True))
+            .order_by("-created_at")[:SELLER_PANEL_ROWS]
+        ),
     }

@@ -43,3 +43,10 @@ def by_seller(queryset: QuerySet, request: HttpRequest, seller_ref: str = "selle
     callback request, is visible to a specialist of any of the seller's stores: decision)."""
     condition = seller_in_scope(request, seller_ref)
     return queryset if condition is None else queryset.filter(condition)
+
+
+def store_accounts(request: HttpRequest) -> QuerySet[StoreAccount]:
+    """The store accounts in the user's stores."""
+    codes = limited_to(request)
+    stores = StoreAccount.objects.all()
+    return stores if codes is None else stores.filter(marketplace_id__in=codes)

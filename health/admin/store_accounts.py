@@ -3,28 +3,34 @@ the specialist actions on a store account (violations, R6/R7 removal, bars, rein
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import StoreAccount, StoreStatus, User
-from health.admin.actions import ActionRefused, Outcome, SpecialistAction
+from accounts.models import Seller, StoreAccount, StoreStatus, User
+from health.admin.actions import ActionRefused, Done, Outcome, Preview, SpecialistAction
 from health.admin.base import SpecialistAdmin
+from health.admin.display import local_time
+from health.admin.filters import MarketplaceFilter, StoreMarketplaceFilter
 from health.admin.forms import ReasonForm, ViolationForm
 from health.admin.outlook import outlook_panel
 from health.admin.panels import store_account_panels
-from health.eligibility import RemovalReason
+from health.eligibility import ENGAGEMENT_WINDOW, RemovalReason
 from health.models import (
     AuditEntry,
     EnforcementStatus,
     EnrollmentEvent,
     HealthState,
+    Violation,
 )
 from health.services import enrollment, protection
 
+ENGAGEMENT_HOURS = ENGAGEMENT_WINDOW // dt.timedelta(hours=1)
 REINSTATABLE = (EnforcementStatus.DEACTIVATED, EnforcementStatus.APPEALED)
 
 
@@ -42,8 +48,72 @@ def is_barred(store_account: StoreAccount) -> bool:
 
 # The protection service records violations and reinstatements in the audit trail itself;
 # the enrollment service does not, so removals and lifted bars are recorded here.
-def record_violation(store_account: StoreAccount, data: dict[str, Any], by: User) -> None:
-    protection.record_violation(store_account=store_account, by=by, **data)
+def record_violation(store_account: StoreAccount, data: dict[str, Any], by: User) -> Done:
+    violation = protection.record_violation(store_account=store_account, by=by, **data)
+    return Done(violation_consequences(violation))
+
+
+def violation_consequences(violation: Violation) -> str:
+    """What recording the violation did, in words, for the specialist."""
+    said = []
+    for case in violation.cases.select_related("store_account__marketplace"):
+        said.append(
+            gettext("%(case)s opened; the seller must engage by %(deadline)s.")
+            % {
+                "case": case,
+                "deadline": local_time(case.deadline_at, case.store_account.marketplace),
+            }
+        )
+    for enforcement in violation.enforcements.select_related("store_account"):
+        said.append(
+            gettext("%(store)s was deactivated now and the seller emailed.")
+            % {"store": enforcement.store_account}
+        )
+    if not said:
+        said.append(
+            gettext("It counts against the AHR; it is not deactivation-level, so nothing else.")
+        )
+    return gettext("Violation recorded.") + " " + " ".join(said)
+
+
+def protection_word(store_account: StoreAccount) -> str:
+    state = health_of(store_account)
+    return (
+        gettext("protected") if state is not None and state.enrolled else gettext("not protected")
+    )
+
+
+def violation_preview(store_account: StoreAccount) -> Preview:
+    """Before saving: whether a deactivation-level violation opens a case or deactivates."""
+    state = health_of(store_account)
+    others = [
+        account
+        for account in store_account.seller.store_accounts.select_related("health")
+        if account.pk != store_account.pk
+    ]
+    if state is not None and state.enrolled:
+        text = gettext(
+            "%(store)s is protected (enrolled in AHA). A deactivation-level violation (every "
+            "critical one is) opens an AHA case and emails the seller, who has %(hours)d hours "
+            "to engage; the store stays active."
+        ) % {"store": store_account, "hours": ENGAGEMENT_HOURS}
+        css = "preview-protected"
+    else:
+        text = gettext(
+            "%(store)s is not protected (not enrolled in AHA). A deactivation-level violation "
+            "(every critical one is) deactivates it now and emails the seller, who may appeal."
+        ) % {"store": store_account}
+        css = "preview-unprotected"
+    if others:
+        text += " " + gettext(
+            "Account-wide, it also applies to: %(stores)s (each as protected or not)."
+        ) % {
+            "stores": ", ".join(
+                f"{account.marketplace_id} ({protection_word(account)})" for account in others
+            )
+        }
+    text += " " + gettext("Any other violation only counts against the AHR.")
+    return Preview(text=text, css=css)
 
 
 def remover(reason: RemovalReason):
@@ -84,7 +154,7 @@ def is_deactivated(store_account: StoreAccount) -> bool:
 @admin.register(StoreAccount)
 class StoreAccountAdmin(SpecialistAdmin):
     list_display = ["__str__", "marketplace", "plan", "status", "ahr", "aha", "opened_on"]
-    list_filter = ["marketplace", "plan", "status", "health__status", "health__barred"]
+    list_filter = [StoreMarketplaceFilter, "plan", "status", "health__status", "health__barred"]
     search_fields = ["seller__name", "seller__email"]
     list_select_related = ["seller", "marketplace", "health"]
     fields = ["seller", "marketplace", "plan", "status", "opened_on"]
@@ -96,6 +166,7 @@ class StoreAccountAdmin(SpecialistAdmin):
             record_violation,
             ViolationForm,
             object_only=True,
+            preview=violation_preview,
         ),
         SpecialistAction(
             "remove_r6",
@@ -130,6 +201,9 @@ class StoreAccountAdmin(SpecialistAdmin):
             applies=is_deactivated,
         ),
     )
+
+    def seller_of(self, store_account: StoreAccount) -> Seller:
+        return store_account.seller
 
     def scope(self, queryset: models.QuerySet, request: HttpRequest) -> models.QuerySet:
         return queryset.in_scope_of(request.user)
@@ -167,6 +241,6 @@ class StoreAccountAdmin(SpecialistAdmin):
 @admin.register(EnrollmentEvent)
 class EnrollmentEventAdmin(SpecialistAdmin):
     list_display = ["store_account", "kind", "reason", "day", "at", "by", "note"]
-    list_filter = ["kind", "reason", "store_account__marketplace"]
+    list_filter = ["kind", "reason", MarketplaceFilter]
     list_select_related = ["store_account__seller", "by"]
     search_fields = ["store_account__seller__name"]

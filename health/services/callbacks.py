@@ -195,15 +195,32 @@ def claim_callback(*, callback: CallbackRequest, by: User) -> CallbackRequest:
     return callback
 
 
+def case_in_scope(callback: CallbackRequest, by: User) -> bool:
+    """Whether the request's linked AHA case is in a marketplace this specialist works on."""
+    if callback.case is None:
+        return False
+    stores = StoreAccount.objects.in_scope_of(by)
+    return stores.filter(pk=callback.case.store_account_id).exists()
+
+
 @transaction.atomic
 def complete_callback(*, callback: CallbackRequest, by: User, note: str = "") -> CallbackRequest:
-    """The specialist talked to the seller; a linked open AHA case counts that as engagement."""
+    """The specialist talked to the seller; a linked open AHA case counts that as engagement.
+
+    The call completes whoever takes it (the request is the seller's, not a store's), but only
+    a specialist of the case's marketplace may engage the case (decision)."""
     callback = _finish(callback, by=by, status=CallbackStatus.COMPLETED, note=note)
-    if callback.case is not None and callback.case.is_open and callback.case.engaged_at is None:
+    case = callback.case
+    if (
+        case is not None
+        and case.is_open
+        and case.engaged_at is None
+        and case_in_scope(callback, by)
+    ):
         # If the case's deadline passed before the call, the call still happened and the
         # callback completes; the missed case is the deadline watcher's business.
         with suppress(ValidationError):
-            mark_engaged(case=callback.case, by=by, how=EngagementKind.CALLBACK)
+            mark_engaged(case=case, by=by, how=EngagementKind.CALLBACK, note=callback.note)
     return callback
 
 

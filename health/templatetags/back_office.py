@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from django import template
-from django.utils import timezone
+from dataclasses import dataclass
 
+from django import template
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from health.admin import scope
+from health.admin.cases import breaching, plan_to_review
 from health.admin.scope import limited_to
+from health.models import AHACase, CallbackRequest, Enforcement, EnforcementStatus
 from health.services.pipeline import StaleMarketplace, stale_marketplaces
 
 register = template.Library()
@@ -20,3 +27,51 @@ def stale_day_closes(context: template.Context) -> list[StaleMarketplace]:
     codes = limited_to(request)
     stale = stale_marketplaces(now=timezone.now())
     return [item for item in stale if codes is None or item.marketplace.code in codes]
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    label: str
+    count: int
+    url: str
+
+
+@register.simple_tag(takes_context=True)
+def queue_counts(context: template.Context) -> list[QueueCount]:
+    """How much work waits in each view of the queues, in the user's stores only."""
+    request = context.get("request")
+    if request is None or not request.user.has_perm("health.view_ahacase"):
+        return []
+    now = timezone.now()
+    cases = scope.by_store_account(AHACase.objects.all(), request, "store_account")
+    appeals = scope.by_store_account(Enforcement.objects.all(), request, "store_account")
+    callbacks = scope.by_seller(CallbackRequest.objects.open(), request)
+    cases_url = reverse("admin:health_ahacase_changelist")
+    return [
+        QueueCount(_("Open AHA cases"), cases.open().count(), cases_url),
+        QueueCount(
+            _("Mine"),
+            cases.open().filter(assigned_to=request.user).count(),
+            f"{cases_url}?view=mine",
+        ),
+        QueueCount(
+            _("Breaching within 4 hours"),
+            cases.filter(breaching(now)).count(),
+            f"{cases_url}?view=breaching",
+        ),
+        QueueCount(
+            _("Plan received, needs review"),
+            cases.filter(plan_to_review()).count(),
+            f"{cases_url}?view=plan",
+        ),
+        QueueCount(
+            _("Appeals waiting"),
+            appeals.filter(status=EnforcementStatus.APPEALED).count(),
+            reverse("admin:health_enforcement_changelist") + "?status__exact=appealed",
+        ),
+        QueueCount(
+            _("Open callback requests"),
+            callbacks.count(),
+            reverse("admin:health_callbackrequest_changelist"),
+        ),
+    ]

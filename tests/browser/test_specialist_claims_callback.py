@@ -67,6 +67,8 @@ def test_a_specialist_claims_a_callback_and_the_seller_sees_it_claimed(
             admin.check(f"input[name=_selected_action][value='{callback.pk}']")
             admin.select_option("select[name=action]", "claim_callback")
             admin.locator("button[name=index], input[name=index]").first.click()
+            # The action's own form says what it applies to, then applies it once.
+            admin.locator("input[name=apply]").click()
             expect(admin.locator(".messagelist")).to_contain_text("Claim: done")
 
             # The dashboard polls the request's state; no reload.

@@ -83,10 +83,28 @@ def act_url(obj, action: str) -> str:
 
 def run_changelist_action(client: Client, obj, action: str, **fields) -> object:
     """Select one row on its changelist and apply an action (with its form, if any)."""
-    data = {"action": action, ACTION_CHECKBOX_NAME: [obj.pk], "apply": "1", **fields}
-    return client.post(
-        reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_changelist"), data, follow=True
-    )
+    data = {"action": action, ACTION_CHECKBOX_NAME: [obj.pk]}
+    url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_changelist")
+    # The case queue opens on open cases; a closed one is selected from the "all" view.
+    if obj._meta.model_name == "ahacase":
+        url += "?state=all"
+    form = client.post(url, data)
+    if form.status_code != 200 or "action_token" not in (form.context or {}):
+        return client.post(url, {**data, "apply": "1", **fields}, follow=True)
+    token = form.context["action_token"]
+    return client.post(url, {**data, "apply": "1", "action_token": token, **fields}, follow=True)
+
+
+def with_token(client: Client, url: str, data: dict) -> dict:
+    """The data of an action form as the page sends it: with the form's one-time token."""
+    form = client.get(url)
+    token = form.context["action_token"] if form.status_code == 200 else ""
+    return {**data, "action_token": token}
+
+
+def post_action(client: Client, url: str, data: dict, **kwargs) -> object:
+    """Open an action's form and submit it, as a specialist does."""
+    return client.post(url, with_token(client, url, data), **kwargs)
 
 
 def messages_of(response) -> list[str]:

@@ -26,6 +26,7 @@ from tests.health.test_admin import (
     make_specialist,
     messages_of,
     open_case,
+    post_action,
     run_changelist_action,
 )
 
@@ -111,10 +112,13 @@ def test_mark_engaged_from_the_case_page() -> None:
     client = client_for(specialist)
     page = client.get(change_url(case)).content.decode()
     assert "Mark engaged" in page
-    client.post(change_url(case).replace("change/", "act/mark_engaged/"), {"note": ""})
+    url = change_url(case).replace("change/", "act/mark_engaged/")
+    post_action(client, url, {"note": "Owner will send the invoices"})
     case.refresh_from_db()
     assert case.status == CaseStatus.ENGAGED and case.engagement == "specialist"
     assert audit_of(case, "mark_engaged").actor == specialist
+    # The note is kept (it used to be dropped).
+    assert audit_of(case, "mark_engaged").reason == "Owner will send the invoices"
     assert "mark_engaged" in client.get(change_url(case)).content.decode()
 
 

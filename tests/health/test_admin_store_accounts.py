@@ -31,6 +31,7 @@ from tests.health.test_admin import (
     enroll,
     make_specialist,
     messages_of,
+    post_action,
 )
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +60,7 @@ def test_store_account_page_shows_chart_eligibility_history_and_activity() -> No
     )
     specialist = make_specialist()
     client = client_for(specialist)
-    client.post(act_url(account, "remove_r6"), {"reason": "Licence revoked"})
+    post_action(client, act_url(account, "remove_r6"), {"reason": "Licence revoked"})
     page = client.get(change_url(account)).content.decode()
     assert "<svg" in page and 'd="M' in page
     assert "Days with an AHR on record: 3 of 180" in page
@@ -71,7 +72,7 @@ def test_store_account_page_shows_chart_eligibility_history_and_activity() -> No
 def test_record_a_violation_on_an_unprotected_account_deactivates_it() -> None:
     account = make_store_account()
     specialist = make_specialist()
-    client_for(specialist).post(act_url(account, "record_violation"), violation_form())
+    post_action(client_for(specialist), act_url(account, "record_violation"), violation_form())
     account.refresh_from_db()
     violation = Violation.objects.get(store_account=account)
     assert account.status == StoreStatus.DEACTIVATED
@@ -83,7 +84,9 @@ def test_record_a_violation_on_an_unprotected_account_deactivates_it() -> None:
 
 def test_record_a_violation_on_an_enrolled_account_opens_a_case() -> None:
     account = enroll(make_store_account())
-    client_for(make_specialist()).post(act_url(account, "record_violation"), violation_form())
+    post_action(
+        client_for(make_specialist()), act_url(account, "record_violation"), violation_form()
+    )
     account.refresh_from_db()
     assert account.status != StoreStatus.DEACTIVATED
     case = AHACase.objects.get(store_account=account)
@@ -93,8 +96,11 @@ def test_record_a_violation_on_an_enrolled_account_opens_a_case() -> None:
 def test_a_violation_in_the_future_is_refused() -> None:
     account = make_store_account()
     future = (timezone.now() + dt.timedelta(days=2)).strftime("%Y-%m-%d %H:%M:%S")
-    response = client_for(make_specialist()).post(
-        act_url(account, "record_violation"), violation_form(detected_at=future), follow=True
+    response = post_action(
+        client_for(make_specialist()),
+        act_url(account, "record_violation"),
+        violation_form(detected_at=future),
+        follow=True,
     )
     assert not Violation.objects.exists()
     assert any("Nothing was changed" in m for m in messages_of(response))
@@ -111,7 +117,9 @@ def test_resolve_a_violation() -> None:
         detected_at=timezone.now(),
     )
     specialist = make_specialist()
-    client_for(specialist).post(act_url(violation, "resolve_violation"), {"note": "Listing fixed"})
+    post_action(
+        client_for(specialist), act_url(violation, "resolve_violation"), {"note": "Listing fixed"}
+    )
     violation.refresh_from_db()
     assert violation.resolved_at is not None and violation.resolved_by == specialist
     assert AuditEntry.objects.get(action="resolve_violation").reason == "Listing fixed"
@@ -119,8 +127,8 @@ def test_resolve_a_violation() -> None:
 
 def test_remove_for_r6_needs_a_written_reason() -> None:
     account = enroll(make_store_account())
-    response = client_for(make_specialist()).post(
-        act_url(account, "remove_r6"), {"reason": ""}, follow=True
+    response = post_action(
+        client_for(make_specialist()), act_url(account, "remove_r6"), {"reason": ""}, follow=True
     )
     assert HealthState.objects.get(store_account=account).enrolled
     assert any("Nothing was changed" in m for m in messages_of(response))
@@ -130,7 +138,7 @@ def test_remove_for_r6_needs_a_written_reason() -> None:
 def test_remove_for_r6_bars_and_is_audited() -> None:
     account = enroll(make_store_account())
     specialist = make_specialist()
-    client_for(specialist).post(act_url(account, "remove_r6"), {"reason": "No licence"})
+    post_action(client_for(specialist), act_url(account, "remove_r6"), {"reason": "No licence"})
     state = HealthState.objects.get(store_account=account)
     account.refresh_from_db()
     assert (state.enrolled, state.barred) == (False, True)
@@ -142,7 +150,9 @@ def test_remove_for_r6_bars_and_is_audited() -> None:
 
 def test_remove_for_r7_deactivates_at_once() -> None:
     account = enroll(make_store_account())
-    client_for(make_specialist()).post(act_url(account, "remove_r7"), {"reason": "Fraud ring"})
+    post_action(
+        client_for(make_specialist()), act_url(account, "remove_r7"), {"reason": "Fraud ring"}
+    )
     account.refresh_from_db()
     assert account.status == StoreStatus.DEACTIVATED
     assert HealthState.objects.get(store_account=account).barred
@@ -155,10 +165,10 @@ def test_lift_a_bar_with_a_reason() -> None:
     account = enroll(make_store_account())
     enrollment.remove_from_aha(store_account=account, reason=RemovalReason.R6, note="x")
     client = client_for(make_specialist())
-    response = client.post(act_url(account, "lift_bar"), {"reason": ""}, follow=True)
+    response = post_action(client, act_url(account, "lift_bar"), {"reason": ""}, follow=True)
     assert HealthState.objects.get(store_account=account).barred
     assert any("Nothing was changed" in m for m in messages_of(response))
-    client.post(act_url(account, "lift_bar"), {"reason": "Licence renewed"})
+    post_action(client, act_url(account, "lift_bar"), {"reason": "Licence renewed"})
     assert not HealthState.objects.get(store_account=account).barred
     assert EnrollmentEvent.objects.filter(store_account=account, kind="bar_lifted").exists()
     assert AuditEntry.objects.get(action="lift_bar").reason == "Licence renewed"
@@ -183,7 +193,7 @@ def test_reinstate_after_an_accepted_appeal() -> None:
         by=make_seller_user(seller=account.seller),
     )
     specialist = make_specialist()
-    client_for(specialist).post(act_url(account, "reinstate"), {"reason": "Plan accepted"})
+    post_action(client_for(specialist), act_url(account, "reinstate"), {"reason": "Plan accepted"})
     account.refresh_from_db()
     enforcement.refresh_from_db()
     assert account.status == StoreStatus.NORMAL
@@ -196,8 +206,11 @@ def test_reinstate_is_refused_for_an_account_that_is_not_deactivated() -> None:
     account = make_store_account()
     response = client_for(make_specialist()).get(act_url(account, "reinstate"))
     assert response.status_code == 200
-    response = client_for(make_specialist()).post(
-        act_url(account, "reinstate"), {"reason": "why not"}, follow=True
+    response = post_action(
+        client_for(make_specialist()),
+        act_url(account, "reinstate"),
+        {"reason": "why not"},
+        follow=True,
     )
     assert any("refused" in m for m in messages_of(response))
     assert not AuditEntry.objects.exists()

@@ -23,7 +23,7 @@ from health.models import (
 )
 from health.services import enrollment, protection
 from health.services.callbacks import cancel_callback
-from tests.health.test_admin import act_url, change_url, enroll
+from tests.health.test_admin import act_url, change_url, enroll, post_action, with_token
 from tests.health.test_seller_isolation import PLAN, seller_world
 from tests.security.two_factor import verified_login
 from tests.security.world import make_specialist
@@ -195,7 +195,9 @@ def admin_pages(world: dict) -> list[str]:
 def test_removal_reason(reason: str, action: str) -> None:
     world = admin_world()
     url = act_url(world["store"], action)
-    submit(specialist_client(), url, {"reason": reason}, world, pages=admin_pages(world))
+    client = specialist_client()
+    data = with_token(client, url, {"reason": reason})
+    submit(client, url, data, world, pages=admin_pages(world))
 
 
 @EXAMPLES
@@ -204,7 +206,9 @@ def test_removal_reason(reason: str, action: str) -> None:
 def test_lift_bar_reason(reason: str) -> None:
     world = admin_world(barred=True)
     url = act_url(world["store"], "lift_bar")
-    submit(specialist_client(), url, {"reason": reason}, world, pages=admin_pages(world))
+    client = specialist_client()
+    data = with_token(client, url, {"reason": reason})
+    submit(client, url, data, world, pages=admin_pages(world))
 
 
 @EXAMPLES
@@ -213,7 +217,9 @@ def test_lift_bar_reason(reason: str) -> None:
 def test_close_unresolved_reason(reason: str) -> None:
     world = admin_world(engaged=True)
     url = act_url(world["case"], "close_unresolved")
-    submit(specialist_client(), url, {"reason": reason}, world, pages=admin_pages(world))
+    client = specialist_client()
+    data = with_token(client, url, {"reason": reason})
+    submit(client, url, data, world, pages=admin_pages(world))
 
 
 # --- accepted markup is stored as typed and shown as text ------------------------------------
@@ -247,7 +253,7 @@ def test_markup_in_an_accepted_callback_topic_is_shown_as_text() -> None:
 def test_markup_in_an_accepted_removal_reason_is_shown_as_text() -> None:
     world = admin_world()
     client = specialist_client()
-    response = client.post(act_url(world["store"], "remove_r6"), {"reason": MARKUP[0]})
+    response = post_action(client, act_url(world["store"], "remove_r6"), {"reason": MARKUP[0]})
     assert response.status_code == 302
     assert AuditEntry.objects.filter(reason=MARKUP[0]).exists()
     html = client.get(change_url(world["store"])).content.decode()
@@ -310,9 +316,11 @@ def test_a_replayed_emergency_contact_changes_nothing_twice() -> None:
 def test_a_replayed_removal_bars_once(action: str) -> None:
     world = admin_world()
     client = specialist_client()
-    client.post(act_url(world["store"], action), {"reason": "Court order"})
+    post_action(client, act_url(world["store"], action), {"reason": "Court order"})
     after_first = state_of(world)
-    response = client.post(act_url(world["store"], action), {"reason": "Court order"}, follow=True)
+    response = post_action(
+        client, act_url(world["store"], action), {"reason": "Court order"}, follow=True
+    )
     assert state_of(world) == after_first
     assert response.status_code == 200
 
@@ -320,7 +328,7 @@ def test_a_replayed_removal_bars_once(action: str) -> None:
 def test_a_replayed_close_unresolved_closes_once() -> None:
     world = admin_world(engaged=True)
     client = specialist_client()
-    client.post(act_url(world["case"], "close_unresolved"), {"reason": "No plan"})
+    post_action(client, act_url(world["case"], "close_unresolved"), {"reason": "No plan"})
     after_first = state_of(world)
-    client.post(act_url(world["case"], "close_unresolved"), {"reason": "No plan"})
+    post_action(client, act_url(world["case"], "close_unresolved"), {"reason": "No plan"})
     assert state_of(world) == after_first

@@ -199,8 +199,10 @@ def admin_url(model, kind: str, obj=None) -> str:
     name = f"admin:{opts.app_label}_{opts.model_name}_{kind}"
     if kind == "changelist":
         return reverse(name)
-    if kind == "change":
+    if kind in ("change", "history"):
         return reverse(name, args=[obj.pk])
+    if kind.startswith("act:"):
+        return reverse(f"admin:{opts.app_label}_{opts.model_name}_act", args=[obj.pk, kind[4:]])
     first_action = admin.site._registry[model].specialist_actions[0].name
     return reverse(name, args=[obj.pk, first_action])
 
@@ -240,7 +242,9 @@ def test_back_office_queues(world, queue: str, role: str) -> None:
 def object_pages() -> list[tuple[str, Callable]]:
     pages = []
     for model in back_office_models():
-        kinds = ["change"] + (["act"] if admin.site._registry[model].specialist_actions else [])
+        actions = admin.site._registry[model].specialist_actions
+        # Every action of every object is its own path in (not only the first).
+        kinds = ["change", "history"] + [f"act:{spec.name}" for spec in actions]
         pages += [(f"{model._meta.label}:{kind}", model, kind) for kind in kinds]
     return pages
 
@@ -258,7 +262,7 @@ def test_back_office_object_pages(world, page: str, role: str) -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("page", [p for p in OBJECT_PAGES if p.endswith(":act")])
+@pytest.mark.parametrize("page", [p for p in OBJECT_PAGES if ":act:" in p])
 def test_back_office_actions_without_the_csrf_token_are_refused(world, page: str, role: str):
     model, kind = OBJECT_PAGES[page]
     client = client_as(role, world["users"], enforce_csrf_checks=True)

@@ -27,6 +27,7 @@ from health.models import (
     Violation,
     ViolationScope,
 )
+from health.services.audit import record_action
 from health.services.enrollment import remove_from_aha
 from health.services.outbox import EmailDraft, queue_email, queue_emails
 from health.services.protection.common import (
@@ -135,14 +136,22 @@ def submit_plan_of_action(
 
 
 @transaction.atomic
-def mark_engaged(*, case: AHACase, by: User, how: str) -> AHACase:
+def mark_engaged(*, case: AHACase, by: User, how: str, note: str = "") -> AHACase:
     """A specialist records that the seller engaged (talked to them, or a completed callback)."""
     check_choice(how, EngagementKind.values, "engagement")
+    note = clean_text(note, "note", NOTE_MAX_LENGTH, required=False)
     case = _locked_case(case)
     _require_open(case)
     if case.engaged_at is None:
         _engage(case, how)
-        audit(by, "mark_engaged", case.store_account, f"case:{case.pk}", how)
+        record_action(
+            actor=by,
+            action="mark_engaged",
+            store_account=case.store_account,
+            target=f"case:{case.pk}",
+            reason=note,
+            details={"how": how},
+        )
     return case
 
 
