@@ -101,6 +101,16 @@ class Violation(models.Model):
         default=False, help_text=_("Another violation of its category in the 180 days before it.")
     )
     description = models.TextField(blank=True, max_length=2000)
+    # Defaults in the database too: the bulk loaders COPY only the columns they know.
+    reference = models.CharField(
+        max_length=200,
+        blank=True,
+        db_default="",
+        help_text=_("The listing, ASIN or order id it is about."),
+    )
+    policy_url = models.URLField(
+        blank=True, max_length=500, db_default="", help_text=_("The policy it breaks.")
+    )
     detected_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
     recorded_by = models.ForeignKey(
@@ -443,6 +453,7 @@ class ContactAttempt(models.Model):
 class EnforcementKind(models.TextChoices):
     DEACTIVATION = "deactivation", _("Deactivated for a deactivation-level violation")
     LOW_AHR_WARNING = "low_ahr_warning", _("Warning: AHR below 100")
+    REMOVAL = "removal", _("Deactivated on losing AHA")
 
 
 class EnforcementStatus(models.TextChoices):
@@ -463,6 +474,15 @@ class Enforcement(PlanOfAction):
     kind = models.CharField(max_length=15, choices=EnforcementKind.choices)
     violation = models.ForeignKey(
         Violation, null=True, blank=True, on_delete=models.PROTECT, related_name="enforcements"
+    )
+    reason = models.CharField(
+        max_length=2,
+        choices=RemovalReasonChoice.choices,
+        blank=True,
+        help_text=_("For a deactivation on losing AHA: R4, R5 or R7."),
+    )
+    case = models.ForeignKey(
+        "AHACase", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     trigger_day = models.DateField()
     status = models.CharField(max_length=11, choices=EnforcementStatus.choices)
@@ -491,6 +511,50 @@ class Enforcement(PlanOfAction):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.store_account}"
+
+
+class AppealStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for a specialist")
+    ACCEPTED = "accepted", _("Accepted: reinstated")
+    REJECTED = "rejected", _("Rejected")
+
+
+class AppealQuerySet(models.QuerySet["Appeal"]):
+    def pending(self) -> AppealQuerySet:
+        return self.filter(status=AppealStatus.PENDING)
+
+
+class Appeal(PlanOfAction):
+    """One plan of action a seller sent against a deactivation, and the specialist's decision.
+    A rejected appeal may be followed by a new one; every one is kept."""
+
+    enforcement = models.ForeignKey(Enforcement, on_delete=models.CASCADE, related_name="appeals")
+    submitted_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=8, choices=AppealStatus.choices, default=AppealStatus.PENDING
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decision_note = models.TextField(blank=True, max_length=4000)
+
+    objects = AppealQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-plan_submitted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enforcement"],
+                condition=Q(status="pending"),
+                name="one_pending_appeal_per_enforcement",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Appeal #{self.pk} of {self.enforcement}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -612,6 +676,9 @@ class EmailKind(models.TextChoices):
     LOW_AHR_WARNING = "low_ahr_warning", _("AHR below 100 warning")
     REINSTATED = "reinstated", _("Store account reinstated")
     CALLBACK_RECEIVED = "callback_received", _("Callback request received")
+    CALLBACK_NO_ANSWER = "callback_no_answer", _("Callback with no answer")
+    APPEAL_RECEIVED = "appeal_received", _("Appeal received")
+    APPEAL_REJECTED = "appeal_rejected", _("Appeal rejected")
     STALE_RUNS = "stale_runs", _("Operators: a marketplace has not closed a day")
 
 

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from health.views import callbacks, cases, contact, dashboard, language, timeline
+from health.views import callbacks, cases, contact, dashboard, language, timeline, violations
 
 app_name = "health"
 store = "stores/<int:store_account_id>/"
 urlpatterns = [
     path(store, dashboard.dashboard, name="dashboard"),
+    path(f"{store}violations/<int:violation_id>/", violations.violation, name="violation"),
     path(f"{store}timeline/", timeline.timeline, name="timeline"),
     path(f"{store}emergency-contact/", contact.emergency_contact, name="emergency_contact"),
     path(f"{store}callback/", callbacks.request_callback, name="request_callback"),

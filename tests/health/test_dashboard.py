@@ -263,7 +263,7 @@ def test_appeal_of_a_deactivation(seller_client, store_account):
     enforcement.refresh_from_db()
     assert enforcement.status == EnforcementStatus.APPEALED
     assert seller_client.post(url, plan).status_code == 200  # no second appeal
-    assert "cannot be appealed now" in seller_client.get(url).content.decode()
+    assert "waiting for a specialist" in seller_client.get(url).content.decode()
 
 
 def test_timeline_lists_events_newest_first_and_paginates(seller_client, store_account):
