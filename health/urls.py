@@ -23,5 +23,6 @@ urlpatterns = [
     ),
     path(f"{store}cases/<int:case_id>/plan/", cases.plan_of_action, name="plan_of_action"),
     path(f"{store}enforcements/<int:enforcement_id>/appeal/", cases.appeal, name="appeal"),
+    path("timeline/", timeline.seller_timeline, name="seller_timeline"),
     path("language/", language.set_language, name="set_language"),
 ]
