@@ -50,7 +50,15 @@ def store_summaries(request: HttpRequest) -> list[StoreSummary]:
         Violation.objects.open()
         .filter(severity=Severity.CRITICAL)
         .for_seller(request.user.seller_id)
-        .only("store_account_id", "scope", "category", "severity", "detected_at", "repeat")
+        .only(
+            "store_account_id",
+            "scope",
+            "category",
+            "severity",
+            "detected_at",
+            "resolved_at",
+            "repeat",
+        )
     )
     callback = latest_callback(store_accounts[0].seller) if store_accounts else None
     summaries = [
