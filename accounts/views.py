@@ -13,7 +13,7 @@ from django_otp import login as otp_login
 
 from accounts import passwords, two_factor
 from accounts.forms import PasswordResetRequestForm
-from accounts.models import StoreAccount, User
+from accounts.models import User
 
 # The secret of an enrolment in progress lives in the (server-side) session until confirmed, so
 # showing the enrolment page writes nothing.
@@ -29,12 +29,16 @@ def home(request: HttpRequest) -> HttpResponse:
             if request.user.is_staff
             else render(request, "accounts/no_seller.html", status=403)
         )
-    store_accounts = (
-        StoreAccount.objects.visible_to(request.user)
-        .select_related("marketplace")
-        .order_by("marketplace__name")
-    )
-    return render(request, "accounts/home.html", {"store_accounts": store_accounts})
+    # Imported here: the health app builds on accounts, not the other way round.
+    from health.views.home import HOME_FIGURES, store_summaries
+
+    summaries = store_summaries(request)
+    context = {
+        "summaries": summaries,
+        "needing_action": [summary for summary in summaries if summary.needs_action],
+        **HOME_FIGURES,
+    }
+    return render(request, "accounts/home.html", context)
 
 
 def next_url(request: HttpRequest) -> str:

@@ -264,6 +264,8 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Account Health <account-health@example.com>")
 OPERATORS_EMAIL = env_list("OPERATORS_EMAIL", ["operators@example.com"])
+# The site's address as sellers reach it: every email links to its dashboard page under it.
+SITE_URL = (env_url("SITE_URL", schemes=("http", "https")) or "http://127.0.0.1:8000").rstrip("/")
 
 # Security: strict by default; HTTPS-only settings switch on when DEBUG is off.
 SECURE = not DEBUG and env_bool("SECURE_HTTPS", default=True)

@@ -7,7 +7,8 @@ An email's `context` is JSON. Keys ending in `_at` hold ISO 8601 instants and ar
 marketplace's local time with the zone named ("Thursday 26 November 2026, 14:00 (Europe/Warsaw)");
 keys ending in `_on` or `_day`, or named `day`, hold ISO dates and are shown as dates. Every
 template also gets `seller_name`, `marketplace_name`, `time_zone`, the rules' numbers
-(RULE_NUMBERS) and, for removals, `reason_deactivates`.
+(RULE_NUMBERS), for removals `reason_deactivates`, and `link`: the absolute address (SITE_URL)
+of the dashboard page the email is about.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.template import Context, Engine
+from django.urls import reverse
 from django.utils import dateformat, translation
 
 from accounts.models import Marketplace
@@ -66,11 +68,29 @@ def render_email(email: OutboxEmail) -> tuple[str, str]:
             "marketplace_name": marketplace.name if marketplace else "",
             "marketplace_code": marketplace.code if marketplace else "",
             "time_zone": str(zone),
+            "link": email_link(email),
         }
         text = _engine.get_template(f"emails/{language}/{email.kind}.txt").render(
             Context(context, autoescape=False)
         )
     return _split_subject(text, email.key)
+
+
+def email_link(email: OutboxEmail) -> str:
+    """The absolute address of the dashboard page an email is about (SITE_URL + its path)."""
+    context = email.context
+    account_id = email.store_account_id
+    if account_id is None:
+        path = reverse("accounts:home")
+    elif context.get("enforcement_id"):
+        path = reverse("health:appeal", args=[account_id, context["enforcement_id"]])
+    elif context.get("violation_id"):
+        path = reverse("health:violation", args=[account_id, context["violation_id"]])
+    elif context.get("case_id"):
+        path = reverse("health:dashboard", args=[account_id]) + f"#case-{context['case_id']}"
+    else:
+        path = reverse("health:dashboard", args=[account_id])
+    return settings.SITE_URL + path
 
 
 def _marketplace(email: OutboxEmail) -> Marketplace | None:

@@ -121,7 +121,9 @@ class Violation(models.Model):
         db_default="",
         help_text=_("The listing, ASIN or order id concerned."),
     )
-    policy_link = models.URLField(max_length=500, blank=True, default="", db_default="")
+    policy_link = models.URLField(
+        max_length=500, blank=True, default="", db_default="", help_text=_("The policy it breaks.")
+    )
 
     objects = ViolationQuerySet.as_manager()
 
@@ -462,6 +464,7 @@ class ContactAttempt(models.Model):
 class EnforcementKind(models.TextChoices):
     DEACTIVATION = "deactivation", _("Deactivated for a deactivation-level violation")
     LOW_AHR_WARNING = "low_ahr_warning", _("Warning: AHR below 100")
+    REMOVAL = "removal", _("Deactivated on losing AHA")
 
 
 class EnforcementStatus(models.TextChoices):
@@ -482,6 +485,15 @@ class Enforcement(PlanOfAction):
     kind = models.CharField(max_length=15, choices=EnforcementKind.choices)
     violation = models.ForeignKey(
         Violation, null=True, blank=True, on_delete=models.PROTECT, related_name="enforcements"
+    )
+    reason = models.CharField(
+        max_length=2,
+        choices=RemovalReasonChoice.choices,
+        blank=True,
+        help_text=_("For a deactivation on losing AHA: R4, R5 or R7."),
+    )
+    case = models.ForeignKey(
+        "AHACase", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     trigger_day = models.DateField()
     status = models.CharField(max_length=11, choices=EnforcementStatus.choices)
@@ -510,6 +522,50 @@ class Enforcement(PlanOfAction):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.store_account}"
+
+
+class AppealStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for a specialist")
+    ACCEPTED = "accepted", _("Accepted: reinstated")
+    REJECTED = "rejected", _("Rejected")
+
+
+class AppealQuerySet(models.QuerySet["Appeal"]):
+    def pending(self) -> AppealQuerySet:
+        return self.filter(status=AppealStatus.PENDING)
+
+
+class Appeal(PlanOfAction):
+    """One plan of action a seller sent against a deactivation, and the specialist's decision.
+    A rejected appeal may be followed by a new one; every one is kept."""
+
+    enforcement = models.ForeignKey(Enforcement, on_delete=models.CASCADE, related_name="appeals")
+    submitted_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=8, choices=AppealStatus.choices, default=AppealStatus.PENDING
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decision_note = models.TextField(blank=True, max_length=4000)
+
+    objects = AppealQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-plan_submitted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enforcement"],
+                condition=Q(status="pending"),
+                name="one_pending_appeal_per_enforcement",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Appeal #{self.pk} of {self.enforcement}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -643,6 +699,9 @@ class EmailKind(models.TextChoices):
     LOW_AHR_WARNING = "low_ahr_warning", _("AHR below 100 warning")
     REINSTATED = "reinstated", _("Store account reinstated")
     CALLBACK_RECEIVED = "callback_received", _("Callback request received")
+    CALLBACK_NO_ANSWER = "callback_no_answer", _("Callback with no answer")
+    APPEAL_RECEIVED = "appeal_received", _("Appeal received")
+    APPEAL_REJECTED = "appeal_rejected", _("Appeal rejected")
     STALE_RUNS = "stale_runs", _("Operators: a marketplace has not closed a day")
     INVITE = "invite", _("Invitation to set a password")
     SET_PASSWORD = "set_password", _("Link to set a new password")

@@ -6,7 +6,7 @@ integer back. The rules are those of the product specification, §2.
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 # Six months, taken as 180 days (a decision): the life of a violation, the span of the volume
@@ -157,3 +157,55 @@ def roll_orders(orders_in_window: int, *, entering: int, leaving: int) -> int:
             f"rolling sum would go negative ({orders_in_window} + {entering} - {leaving})"
         )
     return rolled
+
+
+class Standing(StrEnum):
+    """Where an AHR stands against the AHA line as well as its band: 200-249 is healthy but
+    below what AHA needs, so the dashboard does not show it as good news."""
+
+    QUALIFIES = "qualifies"
+    BELOW_AHA_LINE = "below_aha_line"
+    AT_RISK = "at_risk"
+    UNHEALTHY = "unhealthy"
+
+
+def standing(ahr: int) -> Standing:
+    """The AHR's standing: at or above the AHA line, healthy below it, at risk, or unhealthy."""
+    if ahr >= AHA_LINE:
+        return Standing.QUALIFIES
+    if ahr >= HEALTHY_FROM:
+        return Standing.BELOW_AHA_LINE
+    if ahr >= AT_RISK_FROM:
+        return Standing.AT_RISK
+    return Standing.UNHEALTHY
+
+
+def expires_on(detected_on: date) -> date:
+    """The first day a violation no longer counts against the AHR (detection day + 180)."""
+    return detected_on + timedelta(days=WINDOW_DAYS)
+
+
+def ahr_now(recorded: int, violations: Iterable[ViolationFacts], day: date) -> int:
+    """The AHR to show today: the last closed day's, except that an active critical violation
+    takes effect at once (0), not only when the night closes."""
+    if any(v.severity == Severity.CRITICAL and is_active(v, day) for v in violations):
+        return MIN_AHR
+    return recorded
+
+
+def ahr_if_resolved(
+    violation: ViolationFacts,
+    *,
+    current: int,
+    orders_in_window: int,
+    violations: Iterable[ViolationFacts],
+    day: date,
+) -> int:
+    """The AHR with `violation` resolved today (`violations` holds it and every other one)."""
+    if not is_active(violation, day):
+        return current
+    others = [other for other in violations if other is not violation]
+    critical_left = any(o.severity == Severity.CRITICAL and is_active(o, day) for o in others)
+    if violation.severity == Severity.CRITICAL or critical_left:
+        return compute_ahr(orders_in_window=orders_in_window, violations=others, day=day)
+    return min(MAX_AHR, current + violation_points(violation))

@@ -28,7 +28,8 @@ def test_worker_process_runs_a_task_that_writes_to_the_database(start_worker):
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         email.refresh_from_db()
-        if email.status != EmailStatus.PENDING:
+        # "sending" is the worker between its claim and the SMTP answer: wait for the outcome.
+        if email.status not in (EmailStatus.PENDING, EmailStatus.SENDING):
             break
         time.sleep(0.1)
     assert email.status == EmailStatus.SENT, email.last_error + "".join(worker.log)

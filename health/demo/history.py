@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Max
 
-from accounts.models import StoreAccount, User
+from accounts.models import Marketplace, StoreAccount, User
 from health.demo import scenarios
 from health.demo.replay import (
     Story,
@@ -279,9 +279,13 @@ def close_history(
     if first is None:
         return 0
     markets: dict[str, tuple[int, int]] = {}
+    # Each marketplace closes only the days its own calendar has finished: a Los Angeles store
+    # is a day behind a Tokyo one for most of the UTC day.
+    finished: dict[str, dt.date] = {}
     for account in accounts:
         low, high = markets.get(account.marketplace_id, (account.pk, account.pk))
         markets[account.marketplace_id] = (min(low, account.pk), max(high, account.pk))
+        finished[account.marketplace_id] = last_finished_day(account.marketplace)
     days = list(_days(first, last_day))
     progress = Progress("Closing days", len(days) * len(markets)) if verbosity else None
     for block in range(0, len(days), DAYS_PER_COMMIT):
@@ -290,10 +294,22 @@ def close_history(
             for on in days[block : block + DAYS_PER_COMMIT]:
                 scenarios.make_story_changes(told, until=on)
                 for code, (low, high) in sorted(markets.items()):
+                    if on > min(finished[code], last_day):
+                        continue
                     close_day_chunk(marketplace_code=code, day=on, first_id=low, last_id=high)
                     if progress:
                         progress.advance()
     return len(days)
+
+
+def last_finished_day(marketplace: Marketplace) -> dt.date:
+    """The latest day the marketplace's own calendar has finished (its local yesterday)."""
+    return marketplace.local_date() - dt.timedelta(days=1)
+
+
+def latest_finished_day(codes: list[str]) -> dt.date:
+    """The latest finished local day among these marketplaces: the last day the demo generates."""
+    return max(last_finished_day(m) for m in Marketplace.objects.filter(code__in=codes))
 
 
 def _first_day_to_close(accounts: list[StoreAccount], last_day: dt.date) -> dt.date | None:

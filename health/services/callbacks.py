@@ -226,8 +226,21 @@ def complete_callback(*, callback: CallbackRequest, by: User, note: str = "") ->
 
 @transaction.atomic
 def mark_no_answer(*, callback: CallbackRequest, by: User, note: str = "") -> CallbackRequest:
-    """The specialist called and nobody answered."""
-    return _finish(callback, by=by, status=CallbackStatus.NO_ANSWER, note=note)
+    """The specialist called and nobody answered; the seller is told how to ask again."""
+    callback = _finish(callback, by=by, status=CallbackStatus.NO_ANSWER, note=note)
+    queue_email(
+        kind=EmailKind.CALLBACK_NO_ANSWER,
+        key=f"callback_no_answer:{callback.pk}",
+        seller=callback.seller,
+        store_account=callback.case.store_account if callback.case else None,
+        context={
+            "callback_id": callback.pk,
+            "phone": callback.phone,
+            "case_id": callback.case_id,
+            "called_at": callback.finished_at.isoformat(),
+        },
+    )
+    return callback
 
 
 def _finish(callback: CallbackRequest, *, by: User, status: str, note: str) -> CallbackRequest:

@@ -17,6 +17,7 @@ from accounts.models import EmergencyContact, Marketplace, Seller, StoreAccount,
 from accounts.services import set_emergency_contact
 from health.eligibility import Eligibility, RemovalReason, evaluate_eligibility
 from health.models import (
+    AHACase,
     EligibilityStatus,
     EmailKind,
     EnrollmentEvent,
@@ -168,8 +169,10 @@ def remove_from_aha(
     by: User | None = None,
     note: str = "",
     day: dt.date | None = None,
+    case: AHACase | None = None,
 ) -> EnrollmentEvent | None:
-    """Remove a store account from AHA for R4-R7: R6/R7 also bar it, R4/R5/R7 deactivate it."""
+    """Remove a store account from AHA for R4-R7: R6/R7 also bar it, R4/R5/R7 deactivate it
+    (as an enforcement the seller can appeal)."""
     store_account = StoreAccount.objects.select_related("seller", "marketplace").get(
         pk=store_account.pk
     )
@@ -185,8 +188,10 @@ def remove_from_aha(
     removal = _record_removal(store_account, state, reason, by, note, day) if was_enrolled else None
     bar = _record_bar(store_account, state, reason, by, note, day) if reason.bars else None
     if reason.deactivates and store_account.status != StoreStatus.DEACTIVATED:
-        store_account.status = StoreStatus.DEACTIVATED
-        store_account.save(update_fields=["status"])
+        # Imported here: protection's cases import this module.
+        from health.services.protection.enforcement import deactivate_on_removal
+
+        deactivate_on_removal(store_account, reason, day=day, case=case)
     _reevaluate(state, store_account)
     state.save()
     return removal or bar

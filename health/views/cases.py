@@ -5,13 +5,15 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from accounts.models import StoreAccount
 from health.forms import PlanOfActionForm
-from health.models import AHACase, Enforcement, EnforcementStatus
+from health.models import AHACase, Enforcement
+from health.rating import AT_RISK_FROM
 from health.services import protection
+from health.services.protection.enforcement import APPEALABLE
 from health.views.common import back_to_dashboard, seller_view
 
 
@@ -86,7 +88,8 @@ def appeal(
         Enforcement.objects.filter(store_account=store_account), pk=enforcement_id
     )
     enforcement.store_account = store_account
-    can_appeal = enforcement.status == EnforcementStatus.DEACTIVATED
+    can_appeal = enforcement.status in APPEALABLE
+    # After a rejection the seller starts from its last plan, to answer the note.
     form = PlanOfActionForm(request.POST or None, initial=_initial_plan(enforcement))
     if request.method == "POST" and can_appeal and form.is_valid():
         try:
@@ -97,13 +100,16 @@ def appeal(
             form.add_error(None, error)
         else:
             messages.success(request, _("Your appeal is sent. A specialist will review it."))
-            return back_to_dashboard(store_account, "enforcements")
+            return redirect("health:appeal", store_account.pk, enforcement.pk)
     context = {
         "store_account": store_account,
         "form": form,
         "subject": enforcement,
+        "enforcement": enforcement,
+        "appeals": list(enforcement.appeals.order_by("-plan_submitted_at", "-id")),
         "is_appeal": True,
         "closed": not can_appeal,
+        "at_risk_from": AT_RISK_FROM,
     }
     return render(request, "health/plan_of_action.html", context)
 

@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from redis.exceptions import RedisError
 
-from accounts.models import Seller, StoreAccount
+from accounts.models import Marketplace, Seller, StoreAccount
 from health.chart import build_trend
 from health.eligibility import (
     ENGAGEMENT_WINDOW,
@@ -56,7 +56,10 @@ from health.rating import (
     AT_RISK_FROM,
     WINDOW_DAYS,
     ViolationFacts,
+    ahr_now,
     band,
+    is_active,
+    standing,
     violation_points,
 )
 from health.services.callbacks import queue_position
@@ -65,6 +68,7 @@ from health.views.common import seller_view
 from health.views.labels import CRITERION_TEXT, REMOVAL_TEXT
 from health.views.outlook_text import day_notes, outlook_context
 from health.views.page_cache import CachedPage, cached_page, seconds_until_countdowns_change
+from health.views.urgent import most_urgent
 
 logger = logging.getLogger(__name__)
 
@@ -89,8 +93,19 @@ CASE_FIELDS = (
     "plan_submitted_at",
     "violation__category",
 )
-ENFORCEMENT_FIELDS = ("kind", "status", "opened_at", "deadline_at", "decision_note")
+ENFORCEMENT_FIELDS = (
+    "kind",
+    "reason",
+    "violation_id",
+    "status",
+    "opened_at",
+    "deadline_at",
+    "decided_at",
+    "decision_note",
+    "plan_submitted_at",
+)
 VIOLATION_FIELDS = (
+    "reference",
     "category",
     "severity",
     "deactivation_level",
@@ -173,6 +188,13 @@ def dashboard_context(
         .only(*CASE_FIELDS)
         .order_by("-opened_at")[:MAX_CASES_SHOWN]
     )
+    aha = aha_card(store_account, state)
+    enforcements = list(
+        Enforcement.objects.filter(store_account=store_account, status__in=SHOWN_ENFORCEMENT).only(
+            *ENFORCEMENT_FIELDS
+        )
+    )
+    rows = violation_rows(store_account, violations)
     return {
         "store_account": store_account,
         "store_accounts": store_accounts,
@@ -180,21 +202,38 @@ def dashboard_context(
         "trend": trend_html(
             store_account, state, period=period, outlook=outlook, store=what_if is None
         ),
-        "aha": aha_card(store_account, state),
-        "violation_groups": _violation_groups(store_account, violations),
+        "aha": aha,
+        "violation_groups": _grouped(rows),
         "outlook": outlook,
         "period": period,
         "outlook_view": outlook_context(outlook, store_account),
         "what_if_form": what_if_form,
         "cases": cases,
-        "enforcements": list(
-            Enforcement.objects.filter(
-                store_account=store_account, status__in=SHOWN_ENFORCEMENT
-            ).only(*ENFORCEMENT_FIELDS)
+        "enforcements": enforcements,
+        "urgent": most_urgent(
+            cases=cases, enforcements=enforcements, aha_kind=aha.kind, callback=latest
         ),
         **callback_panel(store_accounts, store_account, cases=cases, latest=latest),
         **RULE_FIGURES,
-        "ahr_band": band(state.ahr).value if state.ahr is not None else "",
+        **ahr_figures(store_account, state, rows),
+    }
+
+
+def ahr_figures(
+    store_account: StoreAccount, state: HealthState, rows: list[ViolationRow]
+) -> dict[str, object]:
+    """The AHR card's number, band and standing against the AHA line. An active critical
+    violation shows its effect at once (rating.ahr_now), not only after the night closes."""
+    if state.ahr is None:
+        return {"ahr_shown": None, "ahr_band": "", "ahr_standing": "", "ahr_zeroed": False}
+    today = store_account.marketplace.local_date()
+    shown = ahr_now(state.ahr, [row.facts for row in rows], today)
+    return {
+        "ahr_shown": shown,
+        "ahr_band": band(shown).value,
+        "ahr_standing": standing(shown).value,
+        "ahr_zeroed": shown != state.ahr,
+        "ahr_gap": max(0, AHA_LINE - shown),
     }
 
 
@@ -392,6 +431,7 @@ def _last_loss(store_account: StoreAccount) -> tuple[dt.date | None, RemovalReas
 @dataclass(frozen=True, slots=True)
 class ViolationRow:
     violation: Violation
+    facts: ViolationFacts
     points: int | None
     zeroes: bool
     counts: bool
@@ -408,36 +448,54 @@ def _violations(store_account: StoreAccount) -> list[Violation]:
     )
 
 
-def _violation_groups(
-    store_account: StoreAccount, violations: list[Violation]
-) -> list[tuple[str, list[ViolationRow]]]:
-    """The violations of the last window by category, with the AHR points each takes off
-    today; grouped here once rather than by `{% regroup %}` calling a display method a row."""
+def facts_of(violation: Violation, marketplace: Marketplace) -> ViolationFacts:
+    """What the rating rules need of a violation, its days in the marketplace's calendar."""
+    return ViolationFacts(
+        category=violation.category,
+        severity=violation.severity,
+        detected_on=marketplace.local_date(violation.detected_at),
+        resolved_on=(
+            marketplace.local_date(violation.resolved_at) if violation.resolved_at else None
+        ),
+        repeat=violation.repeat,
+    )
+
+
+def violation_row(violation: Violation, marketplace: Marketplace, today: dt.date) -> ViolationRow:
+    facts = facts_of(violation, marketplace)
+    critical = violation.severity == Severity.CRITICAL
+    return ViolationRow(
+        violation=violation,
+        facts=facts,
+        points=None if critical else violation_points(facts),
+        zeroes=critical,
+        counts=is_active(facts, today),
+    )
+
+
+def violation_rows(
+    store_account: StoreAccount, violations: list[Violation] | None = None
+) -> list[ViolationRow]:
+    """The violations of the last window with the AHR points each takes off today (from
+    `violations` when the page has read them already)."""
     marketplace = store_account.marketplace
     today = marketplace.local_date()
     since = timezone.now() - dt.timedelta(days=WINDOW_DAYS)
+    if violations is None:
+        violations = _violations(store_account)
+    return [
+        violation_row(violation, marketplace, today)
+        for violation in violations
+        if violation.detected_at >= since
+    ]
+
+
+def _grouped(rows: list[ViolationRow]) -> list[tuple[str, list[ViolationRow]]]:
+    """The rows by category; grouped here once rather than by `{% regroup %}` calling a
+    display method a row."""
     groups: dict[str, list[ViolationRow]] = {}
-    for violation in violations:
-        if violation.detected_at < since:
-            continue
-        facts = ViolationFacts(
-            category=violation.category,
-            severity=violation.severity,
-            detected_on=marketplace.local_date(violation.detected_at),
-            resolved_on=(
-                marketplace.local_date(violation.resolved_at) if violation.resolved_at else None
-            ),
-            repeat=violation.repeat,
-        )
-        critical = violation.severity == Severity.CRITICAL
-        groups.setdefault(violation.category, []).append(
-            ViolationRow(
-                violation=violation,
-                points=None if critical else violation_points(facts),
-                zeroes=critical,
-                counts=violation.resolved_at is None or facts.resolved_on > today,
-            )
-        )
+    for row in rows:
+        groups.setdefault(row.violation.category, []).append(row)
     return [(ViolationCategory(category).label, rows) for category, rows in groups.items()]
 
 

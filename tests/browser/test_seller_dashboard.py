@@ -75,7 +75,9 @@ def test_seller_reads_the_dashboard_calls_for_help_and_acknowledges(
     expect(page.locator("svg.trend-svg path.trend-line")).to_be_visible()
     expect(page.locator("#trend-desc")).to_contain_text("days below 250")
     expect(page.locator(".aha-card")).to_contain_text("Not eligible for AHA yet.")
-    expect(page.locator(".ahr-band")).to_have_text("Healthy")
+    # The fixture's open case is about a critical violation: its AHR of 0 shows at once.
+    expect(page.locator(".ahr-band")).to_have_text("Unhealthy")
+    expect(page.locator(".ahr-zeroed")).to_contain_text("critical violation")
     expect(page.locator(f"#case-{case.pk} .countdown")).to_contain_text("left")
     shoot(page, "dashboard-desktop")
 
@@ -92,8 +94,11 @@ def test_seller_reads_the_dashboard_calls_for_help_and_acknowledges(
     expect(page.locator(f"#case-{case.pk}")).to_contain_text("Seller engaged")
 
     page.get_by_role("link", name="Timeline").click()
-    expect(page.locator(".timeline")).to_contain_text("Callback request")
+    expect(page.locator(".timeline")).to_contain_text("you engaged")
     shoot(page, "timeline-desktop")
+    # A callback about no case is the seller's, not the store's: on the seller-wide timeline.
+    page.get_by_role("link", name="Calls and emails about your whole seller account").click()
+    expect(page.locator(".timeline")).to_contain_text("Call me now requested")
     page.goto(live_server.url + reverse("health:plan_of_action", args=[store_account.pk, case.pk]))
     page.fill("textarea[name=root_cause]", "short")
     page.get_by_role("button", name="Send the plan of action").click()
@@ -125,7 +130,7 @@ def test_seller_switches_to_polish(live_server, browser, seller_with_history):
     page.wait_for_load_state()
     expect(page.locator("html")).to_have_attribute("lang", "pl")
     expect(page.get_by_role("button", name="Zadzwoń do mnie teraz")).to_be_visible()
-    expect(page.locator(".ahr-band")).to_have_text("Dobry")
+    expect(page.locator(".ahr-band")).to_have_text("Zły")  # the open critical violation
     shoot(page, "dashboard-polish-desktop")
     phone = browser.new_context(viewport=PHONE).new_page()
     sign_in(phone, live_server.url, user.username)

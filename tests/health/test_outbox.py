@@ -289,6 +289,18 @@ SAMPLE_CONTEXTS = {
         "topic": "<b>help</b>",
         "requested_at": "2026-11-29T13:00:00+00:00",
     },
+    EmailKind.CALLBACK_NO_ANSWER: {
+        "callback_id": 5,
+        "phone": "+48512345678",
+        "case_id": 3,
+        "called_at": "2026-11-29T13:00:00+00:00",
+    },
+    EmailKind.APPEAL_RECEIVED: {"enforcement_id": 4, "submitted_at": "2026-11-29T13:00Z"},
+    EmailKind.APPEAL_REJECTED: {
+        "enforcement_id": 4,
+        "rejected_at": "2026-11-29T13:00Z",
+        "note": "<b>The plan names no root cause.</b>",
+    },
     EmailKind.STALE_RUNS: {"marketplace": "PL", "stale_after_hours": 26},
     EmailKind.INVITE: {"username": "ania", "link": "https://aha.example.com/password/set/x/y/"},
     EmailKind.SET_PASSWORD: {

@@ -241,3 +241,12 @@ def test_every_printed_login_works_for_its_role(monkeypatch: pytest.MonkeyPatch)
         assert "have permission to view or edit anything" not in index.content.decode(), role
         assert queue_rows(staff, "admin:health_ahacase_changelist") > 0, role
         assert queue_rows(staff, "admin:health_callbackrequest_changelist") > 0, role
+
+
+def test_each_marketplace_closes_the_days_of_its_own_calendar(demo: None) -> None:
+    # At most hours of the UTC day some demo marketplace (Los Angeles, Tokyo) is on another
+    # date than UTC: its last closed day is its own local yesterday, never UTC's.
+    for health in HealthState.objects.select_related("store_account__marketplace"):
+        marketplace = health.store_account.marketplace
+        expected = marketplace.local_date() - dt.timedelta(days=1)
+        assert health.last_closed_day == expected, marketplace.code

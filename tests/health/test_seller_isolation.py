@@ -66,6 +66,7 @@ URLS = {
     "health:acknowledge_case": lambda w: [w["store"].pk, w["case"].pk],
     "health:plan_of_action": lambda w: [w["store"].pk, w["case"].pk],
     "health:appeal": lambda w: [w["store"].pk, w["enforcement"].pk],
+    "health:violation": lambda w: [w["store"].pk, w["case"].violation_id],
 }
 # The same URLs with my own store account but the other seller's object.
 MIXED = {
@@ -100,6 +101,14 @@ def test_another_sellers_ids_answer_404(client, mine, theirs, name, method):
     response = getattr(client, method)(url, POSTS.get(name, {}), headers={"HX-Request": "true"})
     assert response.status_code == 404
     assert_untouched(theirs)
+
+
+def test_another_sellers_violation_under_my_own_store_answers_404(client, mine, theirs):
+    client.force_login(mine["user"])
+    url = reverse("health:violation", args=[mine["store"].pk, theirs["case"].violation_id])
+    assert client.get(url).status_code == 404
+    own = reverse("health:violation", args=[mine["store"].pk, mine["case"].violation_id])
+    assert client.get(own).status_code == 200
 
 
 @pytest.mark.parametrize("name", list(MIXED))

@@ -32,6 +32,7 @@ SELLER_PAGES: dict[str, set[str]] = {
     "health:acknowledge_case": {"POST"},
     "health:plan_of_action": {"GET", "POST"},
     "health:appeal": {"GET", "POST"},
+    "health:violation": {"GET"},
 }
 # Pages without a store account in their path: the GET answer per role ("login" = sent to sign
 # in), and whether they take POST.
@@ -73,6 +74,16 @@ SITE_PAGES: dict[str, tuple[dict[str, int | str], bool]] = {
     "accounts:password_reset_done": (dict.fromkeys(ROLES, 200), False),
     "accounts:password_reset_complete": (dict.fromkeys(ROLES, 200), False),
     "health:set_language": (dict.fromkeys(ROLES, 405), True),
+    # Seller-wide history: a seller's own; staff have no seller (404).
+    "health:seller_timeline": (
+        {
+            "anonymous": "login",
+            "other_seller": 200,
+            "seller": 200,
+            **dict.fromkeys(STAFF_ROLES, 404),
+        },
+        False,
+    ),
 }
 
 

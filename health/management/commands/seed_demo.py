@@ -1,6 +1,5 @@
 """`manage.py seed_demo`: deterministic demo data, safe to run again."""
 
-import datetime as dt
 import random
 import time
 
@@ -25,7 +24,8 @@ class Command(BaseCommand):
         seed.seed_sellers(today=today, rng=rng, verbosity=verbosity)
         logins = seed.seed_logins()
         done = history.seed_history(
-            last_day=today - dt.timedelta(days=1),
+            # Each marketplace then closes only the days its own calendar has finished.
+            last_day=history.latest_finished_day(seed.DEMO_MARKETPLACES),
             seed=options["seed"],
             seller_user=User.objects.get(username="seller"),
             specialist=User.objects.get(username="specialist"),

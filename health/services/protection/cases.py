@@ -41,7 +41,7 @@ from health.services.protection.common import (
     queue_draft,
     set_plan,
 )
-from health.services.protection.enforcement import deactivate_for_violation
+from health.services.protection.enforcement import deactivate_for_violation, deactivate_on_removal
 
 
 def start_outreach(case: AHACase, *, now: dt.datetime) -> None:
@@ -266,15 +266,19 @@ def close_as(case: AHACase, status: str, *, by: User | None, note: str) -> None:
 
 def lose_aha(case: AHACase, reason: RemovalReason, *, by: User | None, note: str) -> None:
     account = case.store_account
+    day = account.marketplace.local_date()
     remove_from_aha(
         store_account=account,
         reason=reason,
         by=by,
         note=note,
-        day=account.marketplace.local_date(),
+        day=day,
+        case=case,
     )
     # R4 and R5 deactivate even if the store account had already lost AHA for another reason.
-    StoreAccount.objects.filter(pk=account.pk).update(status=StoreStatus.DEACTIVATED)
+    account.refresh_from_db(fields=["status"])
+    if account.status != StoreStatus.DEACTIVATED:
+        deactivate_on_removal(account, reason, day=day, case=case)
     violation = case.violation
     if violation is None or violation.scope != ViolationScope.ACCOUNT_WIDE:
         return

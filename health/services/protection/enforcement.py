@@ -11,10 +11,11 @@ from django.utils import timezone
 
 from accounts.models import StoreAccount, StoreStatus, User
 from health import rating
-from health.eligibility import (
-    STANDARD_WARNING_PERIOD,
-)
+from health.eligibility import STANDARD_WARNING_PERIOD, RemovalReason
 from health.models import (
+    AHACase,
+    Appeal,
+    AppealStatus,
     EmailKind,
     Enforcement,
     EnforcementKind,
@@ -30,6 +31,9 @@ from health.services.protection.common import (
     queue_draft,
     set_plan,
 )
+
+# A deactivation the seller may appeal: one never appealed, or one whose appeal was rejected.
+APPEALABLE = (EnforcementStatus.DEACTIVATED, EnforcementStatus.REJECTED)
 
 
 def deactivate_for_violation(
@@ -65,11 +69,44 @@ def _deactivated_email(account: StoreAccount, enforcement: Enforcement) -> Email
         store_account=account,
         context={
             "enforcement_id": enforcement.pk,
-            "trigger": "violation" if violation else "low_ahr",
+            "trigger": _trigger(enforcement),
+            "reason": enforcement.reason,
             "category": violation.category if violation else "",
             "deactivated_at": enforcement.decided_at or timezone.now(),
         },
     )
+
+
+def deactivate_on_removal(
+    account: StoreAccount,
+    reason: RemovalReason,
+    *,
+    day: dt.date,
+    case: AHACase | None = None,
+    now: dt.datetime | None = None,
+) -> Enforcement:
+    """Deactivate a store account that lost AHA for R4, R5 or R7, as an enforcement the seller
+    can appeal like any other deactivation (no dead end)."""
+    now = now or timezone.now()
+    enforcement = Enforcement.objects.create(
+        store_account=account,
+        kind=EnforcementKind.REMOVAL,
+        reason=reason.value,
+        case=case,
+        violation=None,
+        status=EnforcementStatus.DEACTIVATED,
+        trigger_day=day,
+        opened_at=now,
+        decided_at=now,
+    )
+    _deactivate(account, enforcement)
+    return enforcement
+
+
+def _trigger(enforcement: Enforcement) -> str:
+    if enforcement.kind == EnforcementKind.REMOVAL:
+        return "removal"
+    return "violation" if enforcement.violation_id else "low_ahr"
 
 
 @transaction.atomic
@@ -80,16 +117,27 @@ def appeal_enforcement(
     actions_taken: str,
     prevention: str,
     by: User,
-) -> Enforcement:
-    """The seller appeals a deactivation with a plan of action."""
+) -> Appeal:
+    """The seller appeals a deactivation with a plan of action (again after a rejection)."""
     enforcement = _locked_enforcement(enforcement)
-    # Decision: after a rejected appeal the seller may appeal again with a better plan.
-    if enforcement.status not in (EnforcementStatus.DEACTIVATED, EnforcementStatus.REJECTED):
+    if enforcement.status not in APPEALABLE:
         raise ValidationError("Only a deactivation can be appealed.", code="not_appealable")
+    appeal = Appeal(enforcement=enforcement, submitted_by=by)
+    set_plan(appeal, root_cause, actions_taken, prevention)
+    appeal.save()
+    # The enforcement keeps the latest plan too, for the specialists' list.
     set_plan(enforcement, root_cause, actions_taken, prevention)
     enforcement.status = EnforcementStatus.APPEALED
     enforcement.save()
-    return enforcement
+    account = enforcement.store_account
+    queue_email(
+        kind=EmailKind.APPEAL_RECEIVED,
+        key=f"appeal_received:appeal:{appeal.pk}",
+        seller=account.seller,
+        store_account=account,
+        context={"enforcement_id": enforcement.pk, "submitted_at": appeal.plan_submitted_at},
+    )
+    return appeal
 
 
 @transaction.atomic
@@ -99,11 +147,12 @@ def reinstate(*, enforcement: Enforcement, by: User, note: str) -> Enforcement:
     if enforcement.status not in (EnforcementStatus.APPEALED, EnforcementStatus.DEACTIVATED):
         raise ValidationError("This store account is not deactivated.", code="not_deactivated")
     _decide(enforcement, EnforcementStatus.REINSTATED, by=by, note=note, required=False)
+    _decide_pending_appeal(enforcement, AppealStatus.ACCEPTED)
     account = enforcement.store_account
     still_deactivated = (
         Enforcement.objects.filter(store_account=account)
         .exclude(pk=enforcement.pk)
-        .filter(status__in=(EnforcementStatus.DEACTIVATED, EnforcementStatus.APPEALED))
+        .filter(status__in=(*APPEALABLE, EnforcementStatus.APPEALED))
         .exists()
     )
     if not still_deactivated:
@@ -113,18 +162,50 @@ def reinstate(*, enforcement: Enforcement, by: User, note: str) -> Enforcement:
         key=f"reinstated:enforcement:{enforcement.pk}",
         seller=account.seller,
         store_account=account,
-        context={"enforcement_id": enforcement.pk, "reinstated_at": enforcement.decided_at},
+        context={
+            "enforcement_id": enforcement.pk,
+            "reinstated_at": enforcement.decided_at,
+            "note": enforcement.decision_note,
+        },
     )
     return enforcement
 
 
 @transaction.atomic
 def reject_appeal(*, enforcement: Enforcement, by: User, note: str) -> Enforcement:
-    """A specialist rejects an appeal; the store account stays deactivated."""
+    """A specialist rejects an appeal; the store account stays deactivated and the seller may
+    appeal again with a new plan."""
     enforcement = _locked_enforcement(enforcement)
     if enforcement.status != EnforcementStatus.APPEALED:
         raise ValidationError("There is no appeal waiting on this enforcement.", code="no_appeal")
-    return _decide(enforcement, EnforcementStatus.REJECTED, by=by, note=note, required=True)
+    _decide(enforcement, EnforcementStatus.REJECTED, by=by, note=note, required=True)
+    appeal = _decide_pending_appeal(enforcement, AppealStatus.REJECTED)
+    account = enforcement.store_account
+    occurrence = appeal.pk if appeal is not None else enforcement.decided_at.isoformat()
+    queue_email(
+        kind=EmailKind.APPEAL_REJECTED,
+        key=f"appeal_rejected:appeal:{occurrence}",
+        seller=account.seller,
+        store_account=account,
+        context={
+            "enforcement_id": enforcement.pk,
+            "rejected_at": enforcement.decided_at,
+            "note": enforcement.decision_note,
+        },
+    )
+    return enforcement
+
+
+def _decide_pending_appeal(enforcement: Enforcement, status: str) -> Appeal | None:
+    appeal = enforcement.appeals.pending().select_for_update().first()
+    if appeal is None:
+        return None
+    appeal.status = status
+    appeal.decided_at = enforcement.decided_at
+    appeal.decided_by = enforcement.decided_by
+    appeal.decision_note = enforcement.decision_note
+    appeal.save(update_fields=["status", "decided_at", "decided_by", "decision_note"])
+    return appeal
 
 
 def _decide(
