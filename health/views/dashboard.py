@@ -65,6 +65,7 @@ from health.rating import (
 from health.services.callbacks import queue_position
 from health.state import account_facts, evaluation_day, rating_window
 from health.views.common import seller_view
+from health.views.html import without_indentation
 from health.views.labels import CRITERION_TEXT, REMOVAL_TEXT
 from health.views.outlook_text import day_notes, outlook_context
 from health.views.page_cache import CachedPage, cached_page, seconds_until_countdowns_change
@@ -164,8 +165,12 @@ def _render_dashboard(
         # In place: the outlook card, and the trend card (its forecast line) out of band.
         return render(request, "health/_outlook_swap.html", context)
     if page is None:
-        return render(request, DASHBOARD_TEMPLATE, context)
-    html = render_to_string(DASHBOARD_TEMPLATE, {**context, **page.placeholders}, request)
+        return HttpResponse(
+            without_indentation(render_to_string(DASHBOARD_TEMPLATE, context, request))
+        )
+    html = without_indentation(
+        render_to_string(DASHBOARD_TEMPLATE, {**context, **page.placeholders}, request)
+    )
     page.store(html, seconds=seconds_until_countdowns_change(context["cases"]))
     return HttpResponse(page.fill(request, html))
 

@@ -23,6 +23,7 @@ from health.models import (
     EnrollmentEventKind,
     HealthState,
 )
+from health.views.html import without_indentation
 from tests.builders import PHONE, make_seller, make_seller_user, make_store_account
 from tests.health.dashboard_data import add_history, add_violations, open_case, yesterday
 
@@ -322,3 +323,14 @@ def test_dashboard_query_count_is_the_same_for_short_and_long_histories(client):
             assert client.get(dashboard_url(store_account, period="year")).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1] <= 8
+
+
+def test_the_dashboard_is_sent_without_template_indentation(seller_client, store_account):
+    html = seller_client.get(dashboard_url(store_account)).content.decode()
+    assert "Account Health" in html
+    assert not re.search(r"\n[ \t]+<", html)
+
+
+def test_preformatted_text_keeps_its_spaces():
+    assert without_indentation("<p>\n    a</p>") == "<p>\na</p>"
+    assert without_indentation("<pre>\n    a</pre>") == "<pre>\n    a</pre>"
