@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Router, Status
 
+from aha_site.observability.metrics import count_api_rows
 from api.auth import ScopedToken
 from api.models import Scope
 from api.routers.common import ERRORS
@@ -21,6 +22,7 @@ def post_daily_orders(request: HttpRequest, payload: OrdersBatchIn):
     close on)."""
     rows = [OrdersRow(r.store_account, r.day, r.orders) for r in payload.rows]
     result = record_daily_orders(client=request.auth, rows=rows)
+    count_api_rows("orders", result.rows)
     return Status(
         200,
         {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Path, Router, Status
 
+from aha_site.observability.metrics import count_api_rows
 from api.auth import ScopedToken
 from api.models import Scope
 from api.routers.common import ERRORS
@@ -37,6 +38,7 @@ def put_violation(request: HttpRequest, payload: ViolationIn, external_id: str =
     The same content again changes nothing; different content answers 409."""
     data = ViolationInput(external_id=external_id, **payload.dict())
     violation, created = upsert_violation(client=request.auth, data=data)
+    count_api_rows("violations", int(created))
     return Status(201 if created else 200, _out(violation, created=created))
 
 

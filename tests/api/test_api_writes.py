@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.core import mail
+from prometheus_client import REGISTRY
 
 from accounts.models import EmergencyContact, Seller, StoreAccount, User
 from api.services.clients import revoke_api_client
@@ -219,3 +220,17 @@ def test_rate_limit_answers_429_with_retry_after(db, settings):
     answers = [api.post("daily-orders", {"rows": []}) for _ in range(4)]
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert int(answers[-1]["Retry-After"]) >= 1
+
+
+def test_rows_the_api_stores_are_counted_for_the_metrics(api):
+    def ingested(kind: str) -> float:
+        return REGISTRY.get_sample_value("aha_api_rows_ingested_total", {"kind": kind}) or 0
+
+    provision(api)
+    before = ingested("orders")
+    rows = [{"store_account": "sa-1", "day": f"2026-11-{d:02d}", "orders": d} for d in range(1, 4)]
+    assert api.post("daily-orders", {"rows": rows}).status_code == 200
+    assert ingested("orders") == before + 3
+    bad = [{"store_account": "nobody", "day": "2026-11-01", "orders": 1}]
+    assert api.post("daily-orders", {"rows": bad}).status_code == 400
+    assert ingested("orders") == before + 3
