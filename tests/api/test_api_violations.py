@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import StoreAccount, StoreStatus
 from health.models import AHACase, AuditEntry, Enforcement, OutboxEmail, Violation
 from tests.api.conftest import api_with, provision
-from tests.health.test_admin import act_url, client_for, enroll, make_specialist
+from tests.health.test_admin import act_url, client_for, enroll, make_specialist, post_action
 from tests.health.test_admin_store_accounts import violation_form
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +53,9 @@ def test_api_violation_has_the_consequences_of_the_admins(api, enrolled):
         enroll(through_admin)
     assert api.put("violations/v-1", body()).status_code == 201
     specialist = make_specialist()
-    client_for(specialist).post(act_url(through_admin, "record_violation"), violation_form())
+    post_action(
+        client_for(specialist), act_url(through_admin, "record_violation"), violation_form()
+    )
     assert outcome(through_api) == outcome(through_admin)
     expected = StoreStatus.NORMAL if enrolled else StoreStatus.DEACTIVATED
     assert through_api.status == expected
