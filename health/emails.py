@@ -77,8 +77,11 @@ def render_email(email: OutboxEmail) -> tuple[str, str]:
 
 
 def email_link(email: OutboxEmail) -> str:
-    """The absolute address of the dashboard page an email is about (SITE_URL + its path)."""
+    """The absolute address of the page an email is about: its own link when it carries one (a
+    set-password link), else the dashboard page (SITE_URL + its path)."""
     context = email.context
+    if context.get("link"):
+        return context["link"]
     account_id = email.store_account_id
     if account_id is None:
         path = reverse("accounts:home")
