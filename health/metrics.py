@@ -10,10 +10,10 @@ these aggregates."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from django.db.models import Count, Min, OuterRef, Q, Subquery
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily, Metric
 
@@ -137,49 +137,64 @@ def _nights(gauges: Gauges, now: dt.datetime) -> None:
 
 
 def _outbox(gauges: Gauges, now: dt.datetime) -> None:
-    rows = {
-        row["status"]: row
-        for row in OutboxEmail.objects.filter(status__in=UNSENT)
-        .order_by()
-        .values("status")
-        .annotate(n=Count("id"), oldest=Min("created_at"))
-    }
-    emails = gauges.add(
-        "aha_outbox_emails",
-        "Outbox emails not sent yet, by status (sent ones: aha_emails_sent_total).",
-        ["status"],
+    _waiting_rows(
+        gauges,
+        now,
+        OutboxEmail.objects.filter(status__in=UNSENT),
+        statuses=UNSENT,
+        oldest_of=EmailStatus.PENDING,
+        count=(
+            "aha_outbox_emails",
+            "Outbox emails not sent yet, by status (sent ones: aha_emails_sent_total).",
+        ),
+        oldest=(
+            "aha_outbox_oldest_pending_age_seconds",
+            "Age of the oldest email waiting to be sent (0 when none waits).",
+        ),
     )
-    for status in UNSENT:
-        emails.add_metric([str(status)], rows.get(status, {}).get("n", 0))
-    oldest = rows.get(EmailStatus.PENDING, {}).get("oldest")
-    gauges.add(
-        "aha_outbox_oldest_pending_age_seconds",
-        "Age of the oldest email waiting to be sent (0 when none waits).",
-        [],
-    ).add_metric([], _seconds(now, oldest) if oldest else 0.0)
 
 
 def _callbacks(gauges: Gauges, now: dt.datetime) -> None:
-    rows = {
+    _waiting_rows(
+        gauges,
+        now,
+        CallbackRequest.objects.filter(status__in=WAITING),
+        statuses=WAITING,
+        oldest_of=CallbackStatus.QUEUED,
+        count=(
+            "aha_callback_requests",
+            "Open Call me now requests, by status (queued: no specialist yet; claimed: calling).",
+        ),
+        oldest=(
+            "aha_callback_oldest_wait_seconds",
+            "How long the longest-waiting queued request has waited (0 when the queue is empty).",
+        ),
+    )
+
+
+def _waiting_rows(
+    gauges: Gauges,
+    now: dt.datetime,
+    rows: QuerySet,
+    *,
+    statuses: Iterable[str],
+    oldest_of: str,
+    count: tuple[str, str],
+    oldest: tuple[str, str],
+) -> None:
+    """A queue's rows counted by status, and the age of the oldest row of one status, in one
+    query: the outbox and the callback queue are both read this way."""
+    by_status = {
         row["status"]: row
-        for row in CallbackRequest.objects.filter(status__in=WAITING)
-        .order_by()
+        for row in rows.order_by()
         .values("status")
         .annotate(n=Count("id"), oldest=Min("created_at"))
     }
-    queue = gauges.add(
-        "aha_callback_requests",
-        "Open Call me now requests, by status (queued: no specialist yet; claimed: calling).",
-        ["status"],
-    )
-    for status in WAITING:
-        queue.add_metric([str(status)], rows.get(status, {}).get("n", 0))
-    oldest = rows.get(CallbackStatus.QUEUED, {}).get("oldest")
-    gauges.add(
-        "aha_callback_oldest_wait_seconds",
-        "How long the longest-waiting queued request has waited (0 when the queue is empty).",
-        [],
-    ).add_metric([], _seconds(now, oldest) if oldest else 0.0)
+    counted = gauges.add(*count, ["status"])
+    for status in statuses:
+        counted.add_metric([str(status)], by_status.get(status, {}).get("n", 0))
+    first = by_status.get(oldest_of, {}).get("oldest")
+    gauges.add(*oldest, []).add_metric([], _seconds(now, first) if first else 0.0)
 
 
 def _cases(gauges: Gauges, now: dt.datetime) -> None:
