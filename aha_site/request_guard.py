@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.core.exceptions import BadRequest
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
@@ -16,7 +15,7 @@ MULTIPART = "multipart/form-data"
 
 
 def accepts_files[View: Callable](view: View) -> View:
-    """Mark a view that takes file uploads; every other view refuses a multipart body."""
+    """Mark a view that takes file uploads; every other view refuses a multipart body (415)."""
     view.accepts_files = True  # type: ignore[attr-defined]
     return view
 
@@ -36,26 +35,13 @@ def _takes_files(request: HttpRequest) -> bool:
     return bool(getattr(match.func, "accepts_files", False))
 
 
-class DiscardFiles(FileUploadHandler):
-    """For views that take no file: a multipart form's fields are read, its files never kept."""
-
-    def new_file(self, *args: object, **kwargs: object) -> None:
-        raise SkipFile
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
-        return None
-
-    def file_complete(self, file_size: int) -> None:
-        return None
-
-
 class BoundedBodyMiddleware:
-    """413 for a body over the limit, answered from Content-Length alone: the body is never
-    read, so an upload of any size is never written to disk.
+    """413 for a body over the limit and 415 for a multipart body sent to a view that takes no
+    file, both answered from the headers alone: the body is never read, so an upload of any size
+    is never written to disk. Runs before CSRF, whose check reads the whole body.
 
-    Multipart bodies (a form with enctype="multipart/form-data", as Django's test client sends)
-    are held to the same limit on views that take no file, and their file parts are skipped
-    unread. Runs before CSRF, whose check reads the whole body.
+    Every form of the site is sent URL-encoded (none has enctype="multipart/form-data"), and the
+    API takes JSON; a multipart body can only come from a client that is not one of ours.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -67,7 +53,11 @@ class BoundedBodyMiddleware:
         if _declared_length(request) > limit:
             return HttpResponse("The request is too large.", status=413, content_type="text/plain")
         if request.content_type == MULTIPART and not takes_files:
-            request.upload_handlers = [DiscardFiles(request)]
+            return HttpResponse(
+                "This address takes no file: send the form URL-encoded.",
+                status=415,
+                content_type="text/plain",
+            )
         return self.get_response(request)
 
 

@@ -164,10 +164,17 @@ def redis_url() -> str:
 
 
 @pytest.fixture
+def client():
+    """pytest-django's client, posting forms URL-encoded as a browser does (tests/client.py)."""
+    from tests.client import Client
+
+    return Client()
+
+
+@pytest.fixture
 def verified_staff_client():
     """A factory: a test client signed in as a staff user whose second factor is verified."""
-    from django.test import Client
-
+    from tests.client import Client
     from tests.security.two_factor import verified_login
 
     def sign_in(user, *, enforce_csrf_checks: bool = False) -> Client:

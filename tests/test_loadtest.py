@@ -9,7 +9,6 @@ import sys
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
 from health.loadtest.data import CSRF_COOKIE, SESSION_COOKIE, create_sellers
@@ -17,6 +16,7 @@ from health.loadtest.locust import AGGREGATED, Phase, bench_phases, read_stats
 from health.loadtest.outcomes import Outcomes
 from health.loadtest.verify import verify
 from health.models import CallbackRequest, CaseStatus, OutboxEmail
+from tests.client import Client
 from tests.conftest import redis_available
 
 STATS_HEADER = (

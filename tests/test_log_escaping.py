@@ -9,10 +9,10 @@ import logging.config
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 
 from aha_site.log_escaping import EscapeControlCharacters, escape_controls
+from tests.client import Client
 
 FORGED = "alice\n2026-12-02 12:00:00,000 INFO django.security login ok for admin"
 

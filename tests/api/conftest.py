@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from api.services.clients import create_api_client
+from tests.client import Client
 
 ALL_SCOPES = ["provisioning:write", "orders:write", "violations:write", "health:read"]
 

@@ -8,7 +8,6 @@ import datetime as dt
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Group
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -16,6 +15,7 @@ from accounts.models import Marketplace, StoreAccount, User
 from health.models import AHACase, AuditEntry, EligibilityStatus, HealthState, Severity
 from health.services import protection
 from tests.builders import make_seller, make_staff_user, make_store_account
+from tests.client import Client
 from tests.security.two_factor import verified_login
 
 QUEUES = [

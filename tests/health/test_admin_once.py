@@ -164,8 +164,9 @@ def test_internal_notes_are_on_the_case_page_and_never_on_the_sellers() -> None:
     client.post(url, with_token(client, url, {"text": "Suspect reseller chain"}))
     assert "Suspect reseller chain" in client.get(change_url(case)).content.decode()
     seller = make_seller_user(seller=case.store_account.seller)
-    from django.test import Client
     from django.urls import reverse
+
+    from tests.client import Client
 
     seller_client = Client()
     seller_client.force_login(seller)

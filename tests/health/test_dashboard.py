@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 from django.contrib.staticfiles import finders
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +24,7 @@ from health.models import (
 )
 from health.views.html import without_indentation
 from tests.builders import PHONE, make_seller, make_seller_user, make_store_account
+from tests.client import Client
 from tests.health.dashboard_data import add_history, add_violations, open_case, yesterday
 
 pytestmark = pytest.mark.django_db

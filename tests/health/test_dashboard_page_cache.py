@@ -6,7 +6,6 @@ import re
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -31,6 +30,7 @@ from health.views.page_cache import (
     seconds_until_countdowns_change,
 )
 from tests.builders import PHONE, make_seller, make_seller_user, make_store_account
+from tests.client import Client
 from tests.health.dashboard_data import add_history, add_violations, open_case, yesterday
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,6 @@ import io
 import pytest
 from django.core.management import call_command
 from django.db import transaction
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -30,6 +29,7 @@ from health.models import (
     Violation,
 )
 from health.services.day_close import STATE_FIELDS
+from tests.client import Client
 
 pytestmark = pytest.mark.django_db
 

@@ -3,15 +3,20 @@ characters that show, and concurrent "Call me now" presses each told the truth."
 
 from __future__ import annotations
 
+import io
 import threading
 
 import pytest
 from django.db import connection
-from django.test import Client
-from django.urls import reverse
+from django.http import HttpResponse
+from django.test.client import MULTIPART_CONTENT
+from django.urls import path, reverse
 
+from accounts.models import EmergencyContact
+from aha_site.request_guard import accepts_files
 from health.models import CallbackRequest, CaseStatus
 from tests.builders import PHONE, make_seller, make_seller_user, make_store_account
+from tests.client import Client
 from tests.health.dashboard_data import open_case
 
 pytestmark = pytest.mark.django_db
@@ -59,25 +64,20 @@ def test_a_200_mb_upload_is_refused_before_it_is_read(
     assert body.read_bytes == 0
 
 
-def test_a_file_sent_to_a_form_is_not_kept(seller_client, store_account, tmp_path, settings):
+def test_a_multipart_body_is_refused_by_a_form_that_takes_no_file(
+    seller_client, store_account, tmp_path, settings
+) -> None:
     settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path)
-    upload = tmp_path / "upload.bin"
-    upload.write_bytes(b"\0" * (2 * 1024 * 1024 - 1000))
-    with upload.open("rb") as file:
-        response = seller_client.post(
-            reverse("health:emergency_contact", args=[store_account.pk]),
-            {"region": "PL", "phone": "+48 512 345 678", "file": file},
-        )
-    assert response.status_code == 413  # over the 1 MB a form may send
-    small = tmp_path / "small.bin"
-    small.write_bytes(b"\1" * 1000)
-    with small.open("rb") as file:
-        response = seller_client.post(
-            reverse("health:emergency_contact", args=[store_account.pk]),
-            {"region": "PL", "phone": "+48 512 345 678", "file": file},
-        )
-    assert response.status_code == 302  # the form's fields are read, the file is skipped
-    assert {path.name for path in tmp_path.iterdir()} == {"upload.bin", "small.bin"}
+    before = list(EmergencyContact.objects.filter(seller=store_account.seller).values())
+    url = reverse("health:emergency_contact", args=[store_account.pk])
+    fields = {"region": "PL", "phone": "+48 512 345 679"}
+    with_a_file = seller_client.post(url, {**fields, "file": io.BytesIO(b"\1" * 1000)})
+    without_one = seller_client.post(url, fields, content_type=MULTIPART_CONTENT)
+    assert (with_a_file.status_code, without_one.status_code) == (415, 415)
+    assert "takes no file" in without_one.content.decode()
+    assert list(EmergencyContact.objects.filter(seller=store_account.seller).values()) == before
+    assert list(tmp_path.iterdir()) == []
+    assert seller_client.post(url, fields).status_code == 302  # URL-encoded, as a browser sends
 
 
 @pytest.mark.parametrize(
@@ -124,3 +124,16 @@ def test_concurrent_presses_are_told_the_truth(postgres) -> None:
     assert CallbackRequest.objects.count() == 1
     assert sum("We have your request" in answer for answer in answers) == 1
     assert sum("already have a callback request open" in answer for answer in answers) == 9
+
+
+def accepting_view(request):
+    return HttpResponse(str(len(request.FILES)))
+
+
+urlpatterns = [path("upload/", accepts_files(accepting_view))]
+
+
+@pytest.mark.urls(__name__)
+def test_a_view_marked_as_taking_files_reads_a_multipart_body(client) -> None:
+    response = client.post("/upload/", {"file": io.BytesIO(b"\1" * 1000)})
+    assert (response.status_code, response.content) == (200, b"1")

@@ -2,7 +2,6 @@
 and every state change needs the CSRF token."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from health.models import (
@@ -15,6 +14,7 @@ from health.models import (
 )
 from health.services.callbacks import request_callback
 from tests.builders import PHONE, make_seller, make_seller_user, make_staff_user, make_store_account
+from tests.client import Client
 from tests.health.dashboard_data import open_case
 
 pytestmark = pytest.mark.django_db

@@ -8,12 +8,12 @@ import datetime as dt
 import pytest
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.sessions import SESSION_CACHE_SECONDS, SessionStore
 from tests.builders import make_seller_user, make_store_account
+from tests.client import Client
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
+from tests.client import Client
 from tests.health.test_seller_isolation import URLS
 from tests.security.test_matrix import OBJECT_PAGES, QUEUES, admin_url, object_of
 from tests.security.world import client_as, full_world, make_users

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 from django.forms.models import model_to_dict
-from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -23,6 +22,7 @@ from health.models import (
 )
 from health.services import enrollment, protection
 from health.services.callbacks import cancel_callback
+from tests.client import Client
 from tests.health.test_admin import act_url, change_url, enroll, post_action, with_token
 from tests.health.test_seller_isolation import PLAN, seller_world
 from tests.security.two_factor import verified_login

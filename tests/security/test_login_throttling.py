@@ -13,11 +13,11 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from tests.builders import PASSWORD, make_seller_user, make_store_account
+from tests.client import Client
 
 pytestmark = pytest.mark.django_db
 

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
-from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.builders import make_staff_user
+from tests.client import Client
 from tests.security.two_factor import verified_login
 from tests.security.world import full_world, make_specialist
 

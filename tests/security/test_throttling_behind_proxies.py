@@ -8,11 +8,12 @@ import datetime as dt
 import pytest
 from axes.models import AccessFailureLog
 from django.conf import settings
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from aha_site.client_address import client_address
 from tests.builders import PASSWORD, make_seller_user
+from tests.client import Client
 from tests.security.test_login_throttling import LOGIN, is_signed_in
 
 BALANCER, CLIENT, OTHER_CLIENT = "10.0.0.5", "203.0.113.7", "198.51.100.9"

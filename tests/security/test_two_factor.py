@@ -12,7 +12,6 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
-from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -20,6 +19,7 @@ from accounts import two_factor
 from accounts.otp import StaffAdminSite
 from health.models import AHACase
 from tests.builders import PASSWORD, make_seller_user, make_staff_user
+from tests.client import Client
 from tests.security.two_factor import confirmed_device, verified_login
 
 pytestmark = pytest.mark.django_db

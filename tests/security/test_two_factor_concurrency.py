@@ -10,12 +10,12 @@ from collections.abc import Callable
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
-from django.test import Client
 from django.urls import reverse
 from django_otp.oath import TOTP
 
 from accounts import two_factor
 from tests.builders import PASSWORD, make_staff_user
+from tests.client import Client
 from tests.security.test_two_factor import ADMIN, wrong_code
 from tests.security.two_factor import confirmed_device
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import two_factor
 from accounts.models import User
+from tests.client import Client
 
 
 def confirmed_device(user: User) -> TOTPDevice:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import Group
-from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Marketplace, User
@@ -21,6 +20,7 @@ from health.models import (
 from health.services.audit import record_action
 from health.services.outbox import queue_email
 from tests.builders import make_staff_user
+from tests.client import Client
 from tests.health.test_seller_isolation import seller_world
 from tests.security.two_factor import verified_login
 
