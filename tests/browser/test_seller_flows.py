@@ -142,6 +142,7 @@ def test_an_r4_deactivation_is_appealed_rejected_appealed_again_and_reinstated(
         EmailKind.APPEAL_RECEIVED,
         EmailKind.REINSTATED,
     ]
+    assert "your appeal is accepted" in emails_of(store)[-1][1]
     store.refresh_from_db()
     assert store.status == StoreStatus.NORMAL
     seller.goto(dashboard)
