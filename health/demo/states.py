@@ -124,7 +124,7 @@ def seed_states() -> list[StateLogin]:
     """Make the state sellers and their histories once, then a login for every state."""
     # One transaction: on SQLite each statement outside one waits for the disk.
     with transaction.atomic():
-        accounts = [_built_account(login) for login in STATE_LOGINS if login.built]
+        accounts = [_built_account(login, login.built) for login in STATE_LOGINS if login.built]
     _close_days(accounts)
     _give_logins()
     return list(STATE_LOGINS)
@@ -165,10 +165,8 @@ def _give_logins() -> None:
         )
 
 
-def _built_account(login: StateLogin) -> StoreAccount:
+def _built_account(login: StateLogin, spec: BuiltSeller) -> StoreAccount:
     """The state seller's store account, made with its orders and findings on the first run."""
-    spec = login.built
-    assert spec is not None
     marketplace = Marketplace.objects.get(code=spec.marketplace)
     last_day = history.last_finished_day(marketplace)
     existing = StoreAccount.objects.filter(seller__email=_email(login)).first()

@@ -21,10 +21,13 @@ from health.models import (
     CallbackRequest,
     CallbackStatus,
     CaseStatus,
+    CaseTrigger,
     DailyOrders,
     DailyRating,
     EligibilityStatus,
+    EmailKind,
     EmailStatus,
+    Enforcement,
     EnrollmentEvent,
     HealthState,
     OutboxEmail,
@@ -130,10 +133,37 @@ def assert_every_eligibility_state_is_in_the_demo() -> None:
     assert {"enrolled", "waiting", "not_eligible"} <= statuses
 
 
+def state_of_login(username: str) -> HealthState:
+    return HealthState.objects.select_related("store_account").get(
+        store_account__seller__users__username=username
+    )
+
+
+def assert_the_ahr_states_came_from_the_real_close() -> None:
+    warning = state_of_login("seller-warning")
+    assert warning.ahr < 100 and not warning.enrolled
+    assert Enforcement.objects.get(store_account=warning.store_account).status == "warning"
+    assert OutboxEmail.objects.filter(
+        store_account=warning.store_account, kind=EmailKind.LOW_AHR_WARNING
+    ).exists()
+    at_risk = state_of_login("seller-at-risk")
+    assert at_risk.enrolled and 100 <= at_risk.ahr < 200
+    assert at_risk.store_account.status == StoreStatus.AT_RISK
+    unhealthy = state_of_login("seller-unhealthy")
+    assert unhealthy.enrolled and unhealthy.ahr < 100
+    case = AHACase.objects.get(store_account=unhealthy.store_account)
+    assert (case.trigger, case.status) == (CaseTrigger.LOW_AHR, CaseStatus.OPEN)
+    assert unhealthy.store_account.status != StoreStatus.DEACTIVATED
+    assert OutboxEmail.objects.filter(
+        store_account=unhealthy.store_account, kind=EmailKind.CASE_OPENED
+    ).exists()
+
+
 def test_every_state_is_in_the_demo(demo: None) -> None:
     assert_the_demo_seller_has_an_enrolled_store_one_in_progress_and_open_violations()
     assert_every_removal_reason_and_bar_is_in_the_demo()
     assert_every_eligibility_state_is_in_the_demo()
+    assert_the_ahr_states_came_from_the_real_close()
 
 
 def test_seeding_again_adds_nothing(demo: None) -> None:
