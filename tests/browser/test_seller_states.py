@@ -1,15 +1,13 @@
 """Every state a seller's store account can be in, in real Chromium at desktop and phone width:
 the urgent item is inside the first viewport, and a seller follows a violation from the banner
-to its page and sends a plan of action. One screenshot per state and width goes to
-screenshots/states/ (committed, the viewport only to keep them small)."""
+to its page and sends a plan of action. The committed screenshots of the states come from the
+demo data (tests/browser/test_seller_demo_states.py), not from these hand-made rows."""
 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -31,8 +29,6 @@ from tests.browser.chromium import CHROMIUM_ARGS
 from tests.browser.test_seller_dashboard import DESKTOP, PHONE, sign_in
 from tests.builders import make_seller, make_seller_user, make_store_account
 from tests.health.dashboard_data import add_history, open_case, yesterday
-
-STATES = Path(settings.BASE_DIR) / "screenshots" / "states"
 
 
 @pytest.fixture
@@ -111,12 +107,9 @@ def test_the_urgent_item_is_in_the_first_viewport_on_every_store(live_server, br
     assert stores["deactivated"].__class__.objects.get(pk=stores["deactivated"].pk).status == (
         StoreStatus.DEACTIVATED
     )
-    width = viewport["width"]
-    STATES.mkdir(parents=True, exist_ok=True)
     page = browser.new_context(viewport=viewport).new_page()
     sign_in(page, live_server.url, make_seller_user(seller=seller).username)
     expect(page.locator(".home-attention")).to_contain_text("need your action")
-    page.screenshot(path=str(STATES / f"home-{width}.png"))
     urgent = {"open_case", "warning", "deactivated"}
     for name, account in stores.items():
         page.goto(live_server.url + reverse("health:dashboard", args=[account.pk]))
@@ -126,7 +119,6 @@ def test_the_urgent_item_is_in_the_first_viewport_on_every_store(live_server, br
             assert box["y"] + box["height"] <= viewport["height"], (name, box)
         else:
             assert page.locator(".banner").count() == 0, name
-        page.screenshot(path=str(STATES / f"{name}-{width}.png"))
     page.context.close()
 
     page = browser.new_context(viewport=viewport).new_page()
@@ -135,7 +127,6 @@ def test_the_urgent_item_is_in_the_first_viewport_on_every_store(live_server, br
     box = page.locator(".banner").bounding_box()
     assert box is not None and box["y"] + box["height"] <= viewport["height"]
     expect(page.locator(".banner")).to_contain_text("emergency contact")
-    page.screenshot(path=str(STATES / f"waiting-{width}.png"))
 
 
 @pytest.mark.browser
@@ -161,7 +152,6 @@ def test_a_seller_follows_the_violation_from_the_banner_and_sends_a_plan(
     expect(page.locator("h1")).to_contain_text("Product safety customer complaints")
     expect(page.locator("body")).to_contain_text("ASIN B0CHARGER1")
     expect(page.locator("body")).to_contain_text("(Europe/Warsaw)")
-    page.screenshot(path=str(STATES / f"violation-{viewport['width']}.png"))
     page.get_by_role("link", name="Submit a plan of action").click()
     page.fill("textarea[name=root_cause]", "The supplier sent chargers without certificates.")
     page.fill("textarea[name=actions_taken]", "We removed the listing and recalled the stock.")

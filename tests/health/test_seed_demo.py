@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.core.management import call_command
@@ -19,10 +20,13 @@ from health.models import (
     CallbackRequest,
     CallbackStatus,
     CaseStatus,
+    CaseTrigger,
     DailyOrders,
     DailyRating,
     EligibilityStatus,
+    EmailKind,
     EmailStatus,
+    Enforcement,
     EnrollmentEvent,
     HealthState,
     OutboxEmail,
@@ -64,6 +68,7 @@ def failing(index: int, marketplace: str) -> set[str]:
 
 def row_counts() -> list[int]:
     models = [
+        User,
         StoreAccount,
         CallbackRequest,
         DailyOrders,
@@ -128,10 +133,37 @@ def assert_every_eligibility_state_is_in_the_demo() -> None:
     assert {"enrolled", "waiting", "not_eligible"} <= statuses
 
 
+def state_of_login(username: str) -> HealthState:
+    return HealthState.objects.select_related("store_account").get(
+        store_account__seller__users__username=username
+    )
+
+
+def assert_the_ahr_states_came_from_the_real_close() -> None:
+    warning = state_of_login("seller-warning")
+    assert warning.ahr < 100 and not warning.enrolled
+    assert Enforcement.objects.get(store_account=warning.store_account).status == "warning"
+    assert OutboxEmail.objects.filter(
+        store_account=warning.store_account, kind=EmailKind.LOW_AHR_WARNING
+    ).exists()
+    at_risk = state_of_login("seller-at-risk")
+    assert at_risk.enrolled and 100 <= at_risk.ahr < 200
+    assert at_risk.store_account.status == StoreStatus.AT_RISK
+    unhealthy = state_of_login("seller-unhealthy")
+    assert unhealthy.enrolled and unhealthy.ahr < 100
+    case = AHACase.objects.get(store_account=unhealthy.store_account)
+    assert (case.trigger, case.status) == (CaseTrigger.LOW_AHR, CaseStatus.OPEN)
+    assert unhealthy.store_account.status != StoreStatus.DEACTIVATED
+    assert OutboxEmail.objects.filter(
+        store_account=unhealthy.store_account, kind=EmailKind.CASE_OPENED
+    ).exists()
+
+
 def test_every_state_is_in_the_demo(demo: None) -> None:
     assert_the_demo_seller_has_an_enrolled_store_one_in_progress_and_open_violations()
     assert_every_removal_reason_and_bar_is_in_the_demo()
     assert_every_eligibility_state_is_in_the_demo()
+    assert_the_ahr_states_came_from_the_real_close()
 
 
 def test_seeding_again_adds_nothing(demo: None) -> None:
@@ -190,16 +222,58 @@ def test_replaying_the_history_gives_what_closing_each_day_gives(
         assert sorted(replayed[name] - rows) == sorted(rows - replayed[name]), name
 
 
+PRINTED_LOGIN = re.compile(r"^\s+(\S+)\s+username: (\S+)\s+password: (\S+)")
+
+
 def printed_logins() -> dict[str, tuple[str, str]]:
-    """Seed the demo as `make run` does and read back the logins it prints, by role."""
+    """Seed the demo as `make run` does and read back the logins it prints: username: role,
+    password."""
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
     logins = {}
     for line in out.getvalue().splitlines():
-        if "username:" in line:
-            role, _, username, _, password = line.split()
-            logins[role] = (username, password)
+        if match := PRINTED_LOGIN.match(line):
+            role, username, password = match.groups()
+            logins[username] = (role, password)
     return logins
+
+
+# What each seller login's dashboard shows: the banner's item, or the state in words.
+SELLER_STATES = {
+    "seller": ['data-urgent="case"', "Enrolled in AHA since"],
+    "seller-warning": ['data-urgent="warning"', "Unhealthy"],
+    "seller-deactivated": ['data-urgent="appeal_to_make"', "Store account status: Deactivated"],
+    "seller-at-risk": ["Store account status: At risk", "Enrolled in AHA since"],
+    # A Polish seller: the page is in Polish.
+    "seller-unhealthy": ['data-urgent="case"', "Zły"],
+    "seller-waiting": ['data-urgent="contact_missing"'],
+    "seller-removed": ["AHR below 250 for more than 10 consecutive days"],
+    "seller-barred": ["Barred from AHA"],
+    "seller-individual": ["Not met: Professional selling plan"],
+}
+
+
+def dashboards(client: Client) -> list[str]:
+    """Every store dashboard the signed-in seller's home page links to: its HTML, then its
+    text without the tags."""
+    home = client.get(reverse("accounts:home"))
+    assert home.status_code == 200
+    store_ids = sorted(set(re.findall(r'href="/stores/(\d+)/"', home.content.decode())))
+    assert store_ids, "no store on the home page"
+    pages = [client.get(reverse("health:dashboard", args=[pk])) for pk in store_ids]
+    assert all(page.status_code == 200 for page in pages)
+    html = [page.content.decode() for page in pages]
+    return [" ".join(f"{page} {re.sub(r'<[^>]+>', ' ', page)}".split()) for page in html]
+
+
+def assert_the_seller_login_shows_its_state(username: str, password: str) -> None:
+    seller = Client()
+    response = seller.post(reverse("accounts:login"), {"username": username, "password": password})
+    assert response.status_code == 302, f"{username}: the password is refused"
+    shown = [
+        page for page in dashboards(seller) if all(text in page for text in SELLER_STATES[username])
+    ]
+    assert shown, f"{username}: no dashboard shows {SELLER_STATES[username]}"
 
 
 def sign_in_to_back_office(client: Client, username: str, password: str) -> None:
@@ -224,23 +298,22 @@ def queue_rows(client: Client, url_name: str) -> int:
 def test_every_printed_login_works_for_its_role(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(seed, "SELLER_COUNT", SELLERS_IN_TEST)
     logins = printed_logins()
-    assert set(logins) == {"seller", "specialist", "admin"}
+    assert set(logins) == {*SELLER_STATES, "specialist", "admin"}
 
-    seller = Client()
-    username, password = logins["seller"]
-    response = seller.post(reverse("accounts:login"), {"username": username, "password": password})
-    assert response.status_code == 302, "seller: the password is refused"
-    home = seller.get(reverse("accounts:home"))
-    assert home.status_code == 200
-    assert "/stores/" in home.content.decode()
+    for username in SELLER_STATES:
+        role, password = logins[username]
+        assert role == "seller", username
+        assert_the_seller_login_shows_its_state(username, password)
 
-    for role in ("specialist", "admin"):
+    for username in ("specialist", "admin"):
+        role, password = logins[username]
+        assert role == username
         staff = Client()
-        sign_in_to_back_office(staff, *logins[role])
+        sign_in_to_back_office(staff, username, password)
         index = staff.get("/admin/")
-        assert "have permission to view or edit anything" not in index.content.decode(), role
-        assert queue_rows(staff, "admin:health_ahacase_changelist") > 0, role
-        assert queue_rows(staff, "admin:health_callbackrequest_changelist") > 0, role
+        assert "have permission to view or edit anything" not in index.content.decode(), username
+        assert queue_rows(staff, "admin:health_ahacase_changelist") > 0, username
+        assert queue_rows(staff, "admin:health_callbackrequest_changelist") > 0, username
 
 
 def test_each_marketplace_closes_the_days_of_its_own_calendar(demo: None) -> None:

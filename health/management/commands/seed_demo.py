@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from accounts.models import User
-from health.demo import history, seed
+from health.demo import history, seed, states
 
 
 class Command(BaseCommand):
@@ -31,6 +31,7 @@ class Command(BaseCommand):
             specialist=User.objects.get(username="specialist"),
             verbosity=verbosity,
         )
+        state_logins = states.seed_states()
         self.stdout.write(
             f"History: {done['orders']} daily orders, {done['violations']} violations, "
             f"{done['days']} days closed, {done['decisions']} specialist decisions "
@@ -41,6 +42,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {login.role:<11} username: {login.username:<11} password: {login.password}"
             )
+        for line in states.login_lines(state_logins):
+            self.stdout.write(line)
         self.stdout.write(
             "  Staff also give a one-time code in the back office (/admin/): "
             "python manage.py totp_code specialist"
