@@ -1,10 +1,19 @@
 import pytest
+from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import Language
 from tests.builders import make_seller, make_seller_user
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def default_language_after():
+    """A Polish request leaves Polish active in this thread: the tests after expect English."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 def sign_out(client, language: str):

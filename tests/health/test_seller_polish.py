@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
@@ -35,6 +35,14 @@ from tests.health.dashboard_data import add_history, add_violations, open_case
 from tests.health.test_outbox import SAMPLE_CONTEXTS
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def default_language_after():
+    """A Polish request leaves Polish active in this thread: the tests after expect English."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
 
 ENGLISH_NAMES = [
     "United States",
@@ -155,7 +163,6 @@ def test_polish_pages_name_every_store_in_polish(polish_client, polish_seller):
 
 
 def test_display_name_follows_the_active_language():
-    from django.utils import translation
 
     poland = Marketplace.objects.get(code="PL")
     with translation.override("pl"):
@@ -336,6 +343,8 @@ def test_refused_call_me_now_number_stays_in_its_field(polish_client, polish_sel
     assert "id_phone" in parsed.invalid
     assert ("id_phone", "id_phone_error") in parsed.described_by
     assert ("id_phone", "id_phone_helptext") in parsed.described_by
+    # The refusal names the country, in Polish and in the nominative.
+    assert "(kraj: Polska)" in html
     assert not CallbackRequest.objects.exists()
 
 
