@@ -403,3 +403,21 @@ def test_htmx_indicator_rules_come_from_the_stylesheet_not_inline():
     assert re.search(r"\.htmx-request\s+\.htmx-indicator", css)
     base = Path(settings.BASE_DIR, "templates/base.html").read_text()
     assert '"includeIndicatorStyles": false' in base
+
+
+def test_a_rejected_appeal_gives_its_time_in_the_stores_zone_named(polish_client, polish_seller):
+    _seller, accounts = polish_seller
+    account = accounts["US"]
+    Enforcement.objects.create(
+        store_account=account,
+        kind=EnforcementKind.DEACTIVATION,
+        trigger_day=account.opened_on,
+        status=EnforcementStatus.REJECTED,
+        decided_at=timezone.now(),
+    )
+    account.status = StoreStatus.DEACTIVATED
+    account.save()
+    html = get(polish_client, "health:dashboard", account.pk)
+    banner = html[html.index('<section class="banner') : html.index("</section>")]
+    assert "odrzucone:" in banner
+    assert "(America/Los_Angeles)" in banner
