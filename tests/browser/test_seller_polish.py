@@ -146,6 +146,14 @@ def assert_polish_page(page) -> str:
     return text
 
 
+MISSING_DESCRIPTIONS = """
+[...document.querySelectorAll('[aria-describedby]')].flatMap((element) =>
+  element.getAttribute('aria-describedby').split(/\\s+/)
+    .filter((id) => id && !document.getElementById(id))
+    .map((id) => (element.id || element.tagName) + ' -> ' + id))
+"""
+
+
 def csp_violations(page, console: list[str]) -> list[str]:
     logged = [line for line in console if "Content Security Policy" in line]
     return logged + page.evaluate("window.__cspViolations")
@@ -163,6 +171,7 @@ def test_every_seller_page_in_polish_names_stores_and_numbers_in_polish(
     for name, path in seller_pages(polish_seller):
         page.goto(live_server.url + path)
         text = assert_polish_page(page)
+        assert page.evaluate(MISSING_DESCRIPTIONS) == [], f"aria-describedby on {name}"
         if name == "dashboard-PL":
             assert "Kondycja konta: Polska" in text
             assert POLISH_ORDERS.search(text), "6 776 with the Polish separator"
@@ -182,6 +191,7 @@ def test_every_seller_page_in_polish_names_stores_and_numbers_in_polish(
     shoot(page, "sign-in", width)
     page.goto(live_server.url + reverse("accounts:password_reset"))
     assert_polish_page(page)
+    assert page.evaluate(MISSING_DESCRIPTIONS) == []
     shoot(page, "password-reset", width)
 
 
