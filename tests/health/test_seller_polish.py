@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -17,6 +18,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import Language, Marketplace, StoreStatus
+from health.eligibility import CALLBACK_LIMIT_PERIOD, MAX_CALLBACKS_PER_DAY
 from health.emails import render_email
 from health.models import (
     AHACase,
@@ -369,7 +371,7 @@ def test_set_password_help_and_refusal_are_linked(client):
 def test_callback_limit_is_given_in_the_stores_time_zone_not_utc(client):
     account = make_store_account(seller=make_seller(phone=PHONE), marketplace="US")
     user = make_seller_user(seller=account.seller)
-    for _ in range(callbacks.MAX_CALLBACKS_PER_DAY):
+    for _ in range(MAX_CALLBACKS_PER_DAY):
         callback = callbacks.request_callback(seller=account.seller, phone=None, topic="", by=user)
         callbacks.cancel_callback(callback=callback, by=user)
     first = CallbackRequest.objects.order_by("created_at").first()
@@ -377,19 +379,17 @@ def test_callback_limit_is_given_in_the_stores_time_zone_not_utc(client):
     html = _press(client, account, {}, **{"HX-Request": "true"}).content.decode()
     assert "(America/Los_Angeles)" in html
     assert "UTC" not in html
-    allowed_again = (first.created_at + callbacks.CALLBACK_LIMIT_PERIOD).astimezone(
-        account.marketplace.zone
-    )
+    allowed_again = (first.created_at + CALLBACK_LIMIT_PERIOD).astimezone(account.marketplace.zone)
     assert allowed_again.strftime("%H:%M") in html or allowed_again.strftime("%-I:%M") in html
 
 
 def test_callback_limit_without_a_store_given_uses_the_sellers_first_store_zone():
     account = make_store_account(seller=make_seller(phone=PHONE), marketplace="JP")
     user = make_seller_user(seller=account.seller)
-    for _ in range(callbacks.MAX_CALLBACKS_PER_DAY):
+    for _ in range(MAX_CALLBACKS_PER_DAY):
         callback = callbacks.request_callback(seller=account.seller, phone=None, topic="", by=user)
         callbacks.cancel_callback(callback=callback, by=user)
-    with pytest.raises(callbacks.ValidationError) as refused:
+    with pytest.raises(ValidationError) as refused:
         callbacks.request_callback(seller=account.seller, phone=None, topic="", by=user)
     assert "(Asia/Tokyo)" in refused.value.messages[0]
 
