@@ -171,6 +171,11 @@ def test_display_name_follows_the_active_language():
         assert poland.display_name == "Polska"
     with translation.override("en"):
         assert poland.display_name == "Poland"
+    # Every store has its Polish name (Australia is spelt the same).
+    with translation.override("pl"):
+        shown = {market.code: market.display_name for market in Marketplace.objects.all()}
+    assert len(shown) == len(ENGLISH_NAMES)
+    assert not [name for code, name in shown.items() if name in ENGLISH_NAMES and code != "AU"]
 
 
 # The seller emails about one store (the operators' stale-runs email is in English only).
