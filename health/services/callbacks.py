@@ -87,7 +87,7 @@ def press_callback(
     open_requests = list(CallbackRequest.objects.open().for_seller(seller)[:MAX_OPEN_CALLBACKS])
     if len(open_requests) >= MAX_OPEN_CALLBACKS:
         return open_requests[0], False
-    _check_allowed(seller, zone or _seller_zone(seller))
+    _check_allowed(seller, zone)
     number = _number_to_call(seller, phone)
     topic = _clean_text(topic, TOPIC_MAX_LENGTH, field="topic")
     if case is not None and (case.store_account.seller_id != seller.pk or not case.is_open):
@@ -115,7 +115,7 @@ def _seller_zone(seller: Seller) -> ZoneInfo:
     return first.marketplace.zone if first is not None else ZoneInfo("UTC")
 
 
-def _check_allowed(seller: Seller, zone: ZoneInfo) -> None:
+def _check_allowed(seller: Seller, zone: ZoneInfo | None) -> None:
     if not can_request_callback(seller):
         raise ValidationError(
             _("Call me now is for sellers with a Professional selling plan."), code="not_pro"
@@ -129,6 +129,7 @@ def _check_allowed(seller: Seller, zone: ZoneInfo) -> None:
     )
     if len(recent) >= MAX_CALLBACKS_PER_DAY:
         next_allowed = recent[-MAX_CALLBACKS_PER_DAY] + CALLBACK_LIMIT_PERIOD
+        zone = zone or _seller_zone(seller)
         raise ValidationError(
             _(
                 "You have asked for %(count)d callbacks in the last %(hours)d hours, the most "
