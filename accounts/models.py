@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext, pgettext_lazy
 from phonenumber_field.modelfields import PhoneNumberField
 
 from accounts.phones import is_dialable, validate_dialable
@@ -51,6 +52,34 @@ class Language(models.TextChoices):
     POLISH = "pl", _("Polish")
 
 
+# The stores' names as stored (English), marked for translation: a page or an email shows
+# `Marketplace.display_name`, the name in the active language.
+MARKETPLACE_NAME_CONTEXT = "marketplace"
+MARKETPLACE_NAMES = (
+    pgettext_lazy("marketplace", "United States"),
+    pgettext_lazy("marketplace", "Canada"),
+    pgettext_lazy("marketplace", "Mexico"),
+    pgettext_lazy("marketplace", "Brazil"),
+    pgettext_lazy("marketplace", "United Kingdom"),
+    pgettext_lazy("marketplace", "Germany"),
+    pgettext_lazy("marketplace", "France"),
+    pgettext_lazy("marketplace", "Italy"),
+    pgettext_lazy("marketplace", "Spain"),
+    pgettext_lazy("marketplace", "Netherlands"),
+    pgettext_lazy("marketplace", "Sweden"),
+    pgettext_lazy("marketplace", "Poland"),
+    pgettext_lazy("marketplace", "Belgium"),
+    pgettext_lazy("marketplace", "Türkiye"),
+    pgettext_lazy("marketplace", "United Arab Emirates"),
+    pgettext_lazy("marketplace", "Saudi Arabia"),
+    pgettext_lazy("marketplace", "Egypt"),
+    pgettext_lazy("marketplace", "India"),
+    pgettext_lazy("marketplace", "Japan"),
+    pgettext_lazy("marketplace", "Australia"),
+    pgettext_lazy("marketplace", "Singapore"),
+)
+
+
 class Marketplace(models.Model):
     """A country store, with its own time zone: its days close at its local midnight."""
 
@@ -81,6 +110,11 @@ class Marketplace(models.Model):
     @property
     def zone(self) -> ZoneInfo:
         return zone_named(self.time_zone)
+
+    @property
+    def display_name(self) -> str:
+        """The store's country name in the active language ("Polska" in Polish)."""
+        return pgettext(MARKETPLACE_NAME_CONTEXT, self.name) if self.name else self.code
 
     @property
     def phone_region(self) -> str:
@@ -145,9 +179,10 @@ class SellingPlan(models.TextChoices):
 
 
 class StoreStatus(models.TextChoices):
-    NORMAL = "NORMAL", _("Normal")
-    AT_RISK = "AT_RISK", _("At risk")
-    DEACTIVATED = "DEACTIVATED", _("Deactivated")
+    # In context: the words agree with "store account" (Polish "konto", neuter), not the AHR.
+    NORMAL = "NORMAL", pgettext_lazy("store account status", "Normal")
+    AT_RISK = "AT_RISK", pgettext_lazy("store account status", "At risk")
+    DEACTIVATED = "DEACTIVATED", pgettext_lazy("store account status", "Deactivated")
 
 
 class StoreAccountQuerySet(models.QuerySet["StoreAccount"]):

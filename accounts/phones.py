@@ -38,11 +38,20 @@ def parse_phone(raw: str, *, region: str) -> PhoneNumber:
     if not number.is_valid():
         raise ValidationError(
             _("That number cannot be dialled in %(region)s. Check the digits and country code.")
-            % {"region": region},
+            % {"region": _country_name(region)},
             code="invalid",
         )
     check_dialable(number)
     return number
+
+
+def _country_name(region: str) -> str:
+    """The store's country name in the active language for a phone region (GB is the UK
+    store), or the region itself for a country with no store."""
+    from accounts.models import Marketplace  # the models validate numbers with this module
+
+    marketplace = Marketplace.objects.filter(code="UK" if region == "GB" else region).first()
+    return marketplace.display_name if marketplace is not None else region
 
 
 def check_dialable(number: phonenumbers.PhoneNumber) -> None:

@@ -16,7 +16,7 @@ urlpatterns = [
     ),
     path("login/code/", views.verify_two_factor, name="verify_two_factor"),
     path("login/code/set-up/", views.enrol_two_factor, name="enrol_two_factor"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", views.sign_out, name="logout"),
     path("password/forgot/", views.password_reset, name="password_reset"),
     path("password/forgot/sent/", views.password_reset_done, name="password_reset_done"),
     path(

@@ -2,13 +2,18 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
 from accounts import passwords, two_factor
@@ -39,6 +44,26 @@ def home(request: HttpRequest) -> HttpResponse:
         **HOME_FIGURES,
     }
     return render(request, "accounts/home.html", context)
+
+
+@never_cache
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    """Sign out, and say so on the sign-in page, in the language the user was reading."""
+    language = get_language() or settings.LANGUAGE_CODE
+    logout(request)
+    messages.success(request, _("You are signed out."))
+    response = redirect(settings.LOGOUT_REDIRECT_URL)
+    # The session held the user, and with it the language: the cookie keeps it for the page after.
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response
 
 
 def next_url(request: HttpRequest) -> str:

@@ -65,7 +65,7 @@ def render_email(email: OutboxEmail) -> tuple[str, str]:
             **_localised(email.context, zone),
             "reason_deactivates": _reason_deactivates(email.context.get("reason")),
             "seller_name": email.seller.name if email.seller_id else "",
-            "marketplace_name": marketplace.name if marketplace else "",
+            "marketplace_name": marketplace.display_name if marketplace else "",
             "marketplace_code": marketplace.code if marketplace else "",
             "time_zone": str(zone),
             "link": email_link(email),

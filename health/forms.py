@@ -85,7 +85,7 @@ class EmergencyContactForm(forms.Form):
     def __init__(self, *args, marketplaces: list[Marketplace], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["region"].choices = [
-            (marketplace.phone_region, marketplace.name) for marketplace in marketplaces
+            (marketplace.phone_region, marketplace.display_name) for marketplace in marketplaces
         ]
 
 

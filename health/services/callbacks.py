@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import suppress
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -48,21 +49,37 @@ def queue_position(callback: CallbackRequest) -> int | None:
 
 
 def request_callback(
-    *, seller: Seller, phone: str | None, topic: str, case: AHACase | None = None, by: User
+    *,
+    seller: Seller,
+    phone: str | None,
+    topic: str,
+    case: AHACase | None = None,
+    by: User,
+    zone: ZoneInfo | None = None,
 ) -> CallbackRequest:
     """Queue a callback; a second press while one is open returns the open one unchanged."""
-    callback, _created = press_callback(seller=seller, phone=phone, topic=topic, case=case, by=by)
+    callback, _created = press_callback(
+        seller=seller, phone=phone, topic=topic, case=case, by=by, zone=zone
+    )
     return callback
 
 
 @transaction.atomic
 def press_callback(
-    *, seller: Seller, phone: str | None, topic: str, case: AHACase | None = None, by: User
+    *,
+    seller: Seller,
+    phone: str | None,
+    topic: str,
+    case: AHACase | None = None,
+    by: User,
+    zone: ZoneInfo | None = None,
 ) -> tuple[CallbackRequest, bool]:
     """Queue a callback, or find the open one; and whether this press created it.
 
     Only the press that created the request may be told "we have your request": presses at the
-    same instant are serialised here, and every other one gets the open request it found."""
+    same instant are serialised here, and every other one gets the open request it found.
+    `zone` is the time zone of the store the seller pressed in (its refusals give times in it);
+    by default the zone of the seller's first store."""
     # Serialise the requests of one seller so the limits below cannot be raced past.
     Seller.objects.select_for_update().filter(pk=seller.pk).first()
     # MAX_OPEN_CALLBACKS (one): the open request is shown instead; a database constraint
@@ -70,7 +87,7 @@ def press_callback(
     open_requests = list(CallbackRequest.objects.open().for_seller(seller)[:MAX_OPEN_CALLBACKS])
     if len(open_requests) >= MAX_OPEN_CALLBACKS:
         return open_requests[0], False
-    _check_allowed(seller)
+    _check_allowed(seller, zone)
     number = _number_to_call(seller, phone)
     topic = _clean_text(topic, TOPIC_MAX_LENGTH, field="topic")
     if case is not None and (case.store_account.seller_id != seller.pk or not case.is_open):
@@ -87,7 +104,18 @@ def press_callback(
     return callback, True
 
 
-def _check_allowed(seller: Seller) -> None:
+def _seller_zone(seller: Seller) -> ZoneInfo:
+    # The store the seller's pages list first (by name), as the seller-wide pages do.
+    first = (
+        StoreAccount.objects.filter(seller=seller)
+        .select_related("marketplace")
+        .order_by("marketplace__name")
+        .first()
+    )
+    return first.marketplace.zone if first is not None else ZoneInfo("UTC")
+
+
+def _check_allowed(seller: Seller, zone: ZoneInfo | None) -> None:
     if not can_request_callback(seller):
         raise ValidationError(
             _("Call me now is for sellers with a Professional selling plan."), code="not_pro"
@@ -101,15 +129,17 @@ def _check_allowed(seller: Seller) -> None:
     )
     if len(recent) >= MAX_CALLBACKS_PER_DAY:
         next_allowed = recent[-MAX_CALLBACKS_PER_DAY] + CALLBACK_LIMIT_PERIOD
+        zone = zone or _seller_zone(seller)
         raise ValidationError(
             _(
                 "You have asked for %(count)d callbacks in the last %(hours)d hours, the most "
-                "allowed. You can ask again after %(time)s (UTC)."
+                "allowed. You can ask again after %(time)s (%(zone)s)."
             )
             % {
                 "count": MAX_CALLBACKS_PER_DAY,
                 "hours": CALLBACK_LIMIT_PERIOD.total_seconds() // 3600,
-                "time": formats.date_format(next_allowed, "DATETIME_FORMAT"),
+                "time": formats.date_format(next_allowed.astimezone(zone), "DATETIME_FORMAT"),
+                "zone": zone.key,
             },
             code="limit",
         )

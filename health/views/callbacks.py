@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -13,9 +15,37 @@ from health.forms import CallbackForm
 from health.models import AHACase, CallbackRequest
 from health.services import callbacks as callback_services
 from health.views.common import back_to_dashboard, seller_view
-from health.views.dashboard import callback_panel, latest_callback
+from health.views.dashboard import (
+    DASHBOARD_TEMPLATE,
+    DEFAULT_PERIOD,
+    callback_panel,
+    dashboard_context,
+    latest_callback,
+)
 
 FRAGMENT = "health/dashboard.html#callback-status"
+# The service's refusals that are about one field of the form, by their code.
+FIELD_OF_REFUSAL = {
+    "required": "phone",
+    "too_long": "phone",
+    "invalid": "phone",
+    "non_geographic": "phone",
+    "not_dialable": "phone",
+    "no_phone": "phone",
+    "topic_too_long": "topic",
+    "bad_case": "case",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a press of Call me now gave: the notice, its level, and for a refusal what was
+    typed (shown again in its fields) with each refused field's message."""
+
+    notice: str
+    level: int
+    typed: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
 
 
 def _panel_context(store_accounts: list[StoreAccount], store_account: StoreAccount) -> dict:
@@ -53,42 +83,86 @@ def callback_status(
     return render(request, FRAGMENT, context)
 
 
-@seller_view("POST")
+@seller_view("POST", with_last_loss=True)
 def request_callback(
     request: HttpRequest, store_account: StoreAccount, *, store_accounts: list[StoreAccount]
 ) -> HttpResponse:
     """Press "Call me now": queue a request, or show the one already open."""
     open_cases = list(AHACase.objects.open().filter(store_account=store_account))
     form = CallbackForm(request.POST, cases=open_cases)
-    notice, level = _submit(request, form, store_account)
+    outcome = _submit(request, form, store_account)
+    refused = {"callback_typed": outcome.typed, "callback_errors": outcome.errors}
     if request.htmx:
         return _panel(
-            request, store_accounts, store_account, panel_notice=notice, panel_level=level
+            request,
+            store_accounts,
+            store_account,
+            panel_notice=outcome.notice,
+            panel_level=outcome.level,
+            **refused,
         )
-    messages.add_message(request, level, notice)
+    if outcome.typed:
+        # Without JavaScript too, a refused number stays in its field: the page is shown again.
+        return _dashboard_with(request, store_accounts, store_account, outcome, refused)
+    messages.add_message(request, outcome.level, outcome.notice)
     return back_to_dashboard(store_account, "callback-status")
 
 
-def _submit(request: HttpRequest, form: CallbackForm, store_account: StoreAccount):
+def _dashboard_with(
+    request: HttpRequest,
+    store_accounts: list[StoreAccount],
+    store_account: StoreAccount,
+    outcome: Outcome,
+    refused: dict[str, dict[str, str]],
+) -> HttpResponse:
+    context = dashboard_context(
+        store_account,
+        store_accounts=store_accounts,
+        period=DEFAULT_PERIOD,
+        latest=latest_callback(store_account.seller),
+    )
+    extra = {"panel_notice": outcome.notice, "panel_level": outcome.level, **refused}
+    return render(request, DASHBOARD_TEMPLATE, {**context, **extra})
+
+
+def _submit(request: HttpRequest, form: CallbackForm, store_account: StoreAccount) -> Outcome:
+    typed = {name: request.POST.get(name, "") for name in form.fields}
     if not form.is_valid():
-        errors = [error for field_errors in form.errors.values() for error in field_errors]
-        return " ".join(errors), messages.ERROR
-    seller = store_account.seller
+        errors = {name: " ".join(messages_) for name, messages_ in form.errors.items()}
+        return Outcome(_("Your request was not sent."), messages.ERROR, typed, errors)
     try:
         callback, created = callback_services.press_callback(
-            seller=seller,
+            seller=store_account.seller,
             phone=form.cleaned_data["phone"] or None,
             topic=form.cleaned_data["topic"],
             case=form.cleaned_data["case"],
             by=request.user,
+            zone=store_account.marketplace.zone,
         )
     except ValidationError as error:
-        return " ".join(error.messages), messages.ERROR
+        return _refusal(error, typed)
     if not created:
-        return _("You already have a callback request open; here is its status."), messages.INFO
-    return _("We have your request. A specialist will call %(phone)s.") % {
+        return Outcome(
+            _("You already have a callback request open; here is its status."), messages.INFO
+        )
+    notice = _("We have your request. A specialist will call %(phone)s.") % {
         "phone": callback.phone
-    }, messages.SUCCESS
+    }
+    return Outcome(notice, messages.SUCCESS)
+
+
+def _refusal(error: ValidationError, typed: dict[str, str]) -> Outcome:
+    errors: dict[str, str] = {}
+    general: list[str] = []
+    for refusal in error.error_list:
+        text = " ".join(refusal.messages)
+        name = FIELD_OF_REFUSAL.get(refusal.code or "")
+        if name is None:
+            general.append(text)
+        else:
+            errors[name] = f"{errors[name]} {text}" if name in errors else text
+    notice = " ".join(general) or _("Your request was not sent.")
+    return Outcome(notice, messages.ERROR, typed, errors)
 
 
 @seller_view("POST")

@@ -54,7 +54,7 @@ def emergency_contact(
 def _saved_message(enrolled: list[StoreAccount]) -> str:
     if not enrolled:
         return _("Your emergency contact phone number is saved.")
-    stores = ", ".join(account.marketplace.name for account in enrolled)
+    stores = ", ".join(account.marketplace.display_name for account in enrolled)
     return ngettext(
         "Saved. Your store account in %(stores)s is now enrolled in AHA.",
         "Saved. Your store accounts in %(stores)s are now enrolled in AHA.",

@@ -76,6 +76,7 @@ logger = logging.getLogger(__name__)
 DASHBOARD_TEMPLATE = "health/dashboard.html"
 YEAR_DAYS = 365
 PERIODS = {"180": WINDOW_DAYS, "year": YEAR_DAYS}
+DEFAULT_PERIOD = "180"
 # Open enforcement a seller must see: a running warning, a deactivation, an appeal.
 SHOWN_ENFORCEMENT = [
     EnforcementStatus.WARNING,
@@ -133,8 +134,8 @@ RULE_FIGURES = {
 @login_required
 def dashboard(request: HttpRequest, store_account_id: int) -> HttpResponse:
     """The page a seller opens every morning, for one of its store accounts."""
-    period = request.GET.get("period", "180")
-    period = period if period in PERIODS else "180"
+    period = request.GET.get("period", DEFAULT_PERIOD)
+    period = period if period in PERIODS else DEFAULT_PERIOD
     if any(name in request.GET for name in WHAT_IF_PARAMETERS):
         # A what-if is answered afresh and never stored as the page: nothing of it is saved.
         return _render_dashboard(request, store_account_id, period=period, page=None)

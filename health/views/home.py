@@ -107,4 +107,4 @@ def _by_account(queryset) -> dict[int, list]:
 
 def _urgent_first(summary: StoreSummary) -> tuple[int, str]:
     rank = summary.urgent.urgency if summary.needs_action else 100
-    return rank, summary.store_account.marketplace.name
+    return rank, summary.store_account.marketplace.display_name

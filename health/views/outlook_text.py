@@ -275,6 +275,13 @@ def outlook_context(outlook: Outlook, store_account: StoreAccount) -> dict[str, 
             if outlook.question.daily_orders is not None
             else ""
         ),
+        # The number field's own value: a plain decimal, never grouped or with a decimal comma
+        # (a browser empties a number field whose value it cannot read).
+        "asked_orders_value": (
+            f"{round(float(outlook.question.daily_orders), 1):.1f}"
+            if outlook.question.daily_orders is not None
+            else ""
+        ),
         "recent_orders": rate_text(outlook.recent_daily_orders),
         "resolve_on": outlook.resolve_on,
         "store_account": store_account,
@@ -288,8 +295,8 @@ def day_notes(outlook: Outlook) -> dict[dt.date, str]:
         change.day: gettext("%(day)s: %(before)s to %(after)s")
         % {
             "day": date_format(change.day, "DATE_FORMAT"),
-            "before": change.before,
-            "after": change.after,
+            "before": number_format(change.before, force_grouping=True),
+            "after": number_format(change.after, force_grouping=True),
         }
         for change in outlook.changes
     }
