@@ -45,6 +45,8 @@ from health.models import (
     EnrollmentEventKind,
     HealthState,
     OutboxEmail,
+    StatusCause,
+    StatusChange,
     Violation,
     ViolationScope,
 )
@@ -92,6 +94,7 @@ class Replay:
     states_by_seller: dict[int, list[HealthState]] = field(default_factory=dict)
     ratings: list[tuple[int, dt.date, int]] = field(default_factory=list)
     events: list[EnrollmentEvent] = field(default_factory=list)
+    status_changes: list[StatusChange] = field(default_factory=list)
     emails: list[EmailDraft] = field(default_factory=list)
 
 
@@ -266,7 +269,19 @@ def _close_account_day(
     replay.ratings.append((account.id, day, step.ahr))
     if account.status != StoreStatus.DEACTIVATED:
         # An enforcement decides DEACTIVATED; the AHR only moves between NORMAL and AT_RISK.
-        account.status = StoreStatus.AT_RISK if is_at_risk(step.ahr) else StoreStatus.NORMAL
+        wanted = StoreStatus.AT_RISK if is_at_risk(step.ahr) else StoreStatus.NORMAL
+        if account.status != wanted:
+            replay.status_changes.append(
+                StatusChange(
+                    store_account=account,
+                    previous=account.status,
+                    status=wanted,
+                    cause=StatusCause.AHR,
+                    day=day,
+                    at=_closed_at(marketplace, day),
+                )
+            )
+            account.status = wanted
     _record_decision(replay, state, marketplace, day, step)
 
 
@@ -306,8 +321,7 @@ def _event_and_email(
             kind=kind,
             reason=reason or "",
             day=day,
-            # When the night's close wrote it, not when the demo was seeded.
-            at=dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, marketplace.zone),
+            at=_closed_at(marketplace, day),
         )
     )
     email_kind = EmailKind.ENROLLED if kind == EnrollmentEventKind.ENROLLED else EmailKind.REMOVED
@@ -321,6 +335,11 @@ def _event_and_email(
             reason=reason,
         )
     )
+
+
+def _closed_at(marketplace: Marketplace, day: dt.date) -> dt.datetime:
+    """When the night's close would have written a change of `day`, not when it was replayed."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, marketplace.zone)
 
 
 def _window_sum(orders: dict[dt.date, int], day: dt.date) -> int:
@@ -360,6 +379,7 @@ def _write(replay: Replay) -> None:
     for status, ids in by_status.items():
         StoreAccount.objects.filter(pk__in=ids).update(status=status)
     EnrollmentEvent.objects.bulk_create(replay.events, ignore_conflicts=True, batch_size=BATCH)
+    StatusChange.objects.bulk_create(replay.status_changes, batch_size=BATCH)
     queue_emails(replay.emails)
     OutboxEmail.objects.filter(
         key__in=[draft.key for draft in replay.emails], status=EmailStatus.PENDING
