@@ -225,7 +225,7 @@ def _zone(name: str):
     return ZoneInfo(name)
 
 
-def replay_all(*, verbose: bool) -> dict[str, int]:
+def replay_all(*, verbose: bool, chunk_size: int = REPLAY_CHUNK) -> dict[str, int]:
     """Close every day up to each marketplace's yesterday for store accounts never closed, in
     chunks (one transaction each) through the nightly close's per-account step."""
     totals = {"ratings": 0, "events": 0, "accounts": 0}
@@ -240,8 +240,8 @@ def replay_all(*, verbose: bool) -> dict[str, int]:
             continue
         yesterday = marketplace.local_date() - dt.timedelta(days=1)
         progress = Progress(f"Replaying {marketplace.code}", len(accounts)) if verbose else None
-        for start in range(0, len(accounts), REPLAY_CHUNK):
-            chunk = [a for a in accounts[start : start + REPLAY_CHUNK] if a.opened_on <= yesterday]
+        for start in range(0, len(accounts), chunk_size):
+            chunk = [a for a in accounts[start : start + chunk_size] if a.opened_on <= yesterday]
             if chunk:
                 with transaction.atomic():
                     done = replay_history(
@@ -256,7 +256,7 @@ def replay_all(*, verbose: bool) -> dict[str, int]:
                 totals["events"] += done["events"]
                 totals["accounts"] += len(chunk)
             if progress:
-                progress.advance(len(accounts[start : start + REPLAY_CHUNK]))
+                progress.advance(len(accounts[start : start + chunk_size]))
     return totals
 
 
@@ -281,6 +281,7 @@ def import_history(
     directory: Path,
     *,
     verbose: bool = True,
+    replay_chunk: int | None = None,
     after_stage: Callable[[str], None] = lambda _stage: None,
 ) -> ImportRun:
     """Load the directory's files and replay their history; the run is kept for the admin."""
@@ -294,7 +295,7 @@ def import_history(
             after_stage(name)
         run.stage = "replay"
         run.save(update_fields=["stage"])
-        run.counts |= replay_all(verbose=verbose)
+        run.counts |= replay_all(verbose=verbose, chunk_size=replay_chunk or REPLAY_CHUNK)
         run.status = "done"
     except Exception as error:
         run.status = "failed"

@@ -39,20 +39,20 @@ def write(path: Path, header: list[str], rows: list[list[object]], *, gz: bool =
         writer.writerows(rows)
 
 
-def history(directory: Path) -> Path:
-    """Six sellers in PL and US: four with 200 days of good orders, one with too few days, one
-    without a contact; some violations, one repeat."""
+def history(directory: Path, *, sellers: int = SELLERS) -> Path:
+    """Six sellers (or more) in PL and US: all with 200 days of good orders but the fifth (too
+    few days), the sixth without a contact; some violations, one repeat."""
     today = Marketplace.objects.get(code="PL").local_date()
     write(
         directory / "sellers.csv",
         ["external_id", "name", "email", "language"],
         [
             [f"s{n}", f"Seller {n}", f"s{n}@example.com", "pl" if n % 2 else "en"]
-            for n in range(SELLERS)
+            for n in range(sellers)
         ],
     )
     accounts = []
-    for n in range(SELLERS):
+    for n in range(sellers):
         days = 100 if n == 4 else 200
         accounts.append(
             [
@@ -71,11 +71,11 @@ def history(directory: Path) -> Path:
     write(
         directory / "contacts.csv",
         ["seller", "phone"],
-        [[f"s{n}", "+48512345678" if n % 2 else "+14155550123"] for n in range(SELLERS) if n != 5],
+        [[f"s{n}", "+48512345678" if n % 2 else "+14155550123"] for n in range(sellers) if n != 5],
     )
     orders = [
         [f"a{n}", (today - dt.timedelta(days=d)).isoformat(), 200]
-        for n in range(SELLERS)
+        for n in range(sellers)
         for d in range(1, 101 if n == 4 else 201)
     ]
     write(directory / "orders.csv.gz", ["store_account", "day", "orders"], orders, gz=True)
@@ -108,6 +108,24 @@ def history(directory: Path) -> Path:
             "",
         ],
         ["v3", "", "s1", "reviews", "medium", "false", detected.isoformat(), "", "", "", ""],
+    ]
+    # Beyond the six, each store account has a critical violation for two days: its AHR falls
+    # to 0 (AT_RISK) and comes back (NORMAL).
+    violations += [
+        [
+            f"c{n}",
+            f"a{n}",
+            "",
+            "food_safety",
+            "critical",
+            "true",
+            (detected + dt.timedelta(days=n % 20)).isoformat(),
+            (detected + dt.timedelta(days=n % 20 + 2)).isoformat(),
+            "",
+            "",
+            "",
+        ]
+        for n in range(SELLERS, sellers)
     ]
     write(
         directory / "violations.csv",

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from api.imports import import_history
+from api.imports import REPLAY_CHUNK, import_history
 
 
 class Command(BaseCommand):
@@ -13,15 +13,27 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("directory", type=Path)
+        parser.add_argument(
+            "--replay-chunk",
+            type=int,
+            default=REPLAY_CHUNK,
+            help=f"Store accounts replayed per transaction (default {REPLAY_CHUNK}).",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         directory = Path(str(options["directory"]))
         if not directory.is_dir():
             raise CommandError(f"{directory} is not a directory.")
+        if int(str(options["replay_chunk"])) < 1:
+            raise CommandError("--replay-chunk must be at least 1.")
         if connection.vendor != "postgresql":
             raise CommandError("import_history loads by COPY: it needs PostgreSQL (DATABASE_URL).")
         try:
-            run = import_history(directory, verbose=int(options["verbosity"]) > 0)
+            run = import_history(
+                directory,
+                verbose=int(options["verbosity"]) > 0,
+                replay_chunk=int(str(options["replay_chunk"])),
+            )
         except ValueError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(self.style.SUCCESS(f"Imported in {run.seconds}s: {run.counts}"))
