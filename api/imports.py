@@ -4,6 +4,9 @@ Each stage is one transaction that skips what an earlier run already wrote (ON C
 external ids and keys), and the replay closes only store accounts never closed, a chunk per
 transaction: a run killed at any point and started again finishes with nothing doubled.
 
+A file goes into a scratch table by COPY on PostgreSQL, by batched inserts on SQLite (the demo's
+database: `seed_demo` loads its data through here); everything after is the same SQL on both.
+
 Files in the directory (each may be gzipped, `name.csv.gz`; columns in the README):
 sellers.csv, store_accounts.csv, contacts.csv, orders.csv, violations.csv."""
 
@@ -13,12 +16,15 @@ import csv
 import datetime as dt
 import gzip
 import io
+import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
+import psycopg
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from accounts.models import Marketplace, StoreAccount
@@ -63,25 +69,25 @@ FILES: dict[str, tuple[tuple[str, str], ...]] = {
 _INSERTS = {
     "sellers": """
         INSERT INTO accounts_seller (external_id, name, email, language, created_at)
-        SELECT external_id, name, email, coalesce(nullif(language, ''), 'en'), now()
-        FROM stage_sellers ON CONFLICT (external_id) DO NOTHING""",
+        SELECT external_id, name, email, coalesce(nullif(language, ''), 'en'), CURRENT_TIMESTAMP
+        FROM stage_sellers WHERE true ON CONFLICT (external_id) DO NOTHING""",
     "store_accounts": """
         INSERT INTO accounts_storeaccount (external_id, seller_id, marketplace_id, plan, status,
                                            opened_on)
         SELECT t.external_id, s.id, t.marketplace, coalesce(nullif(t.plan, ''), 'PRO'),
                'NORMAL', t.opened_on
         FROM stage_store_accounts t JOIN accounts_seller s ON s.external_id = t.seller
-        ON CONFLICT DO NOTHING""",
+        WHERE true ON CONFLICT DO NOTHING""",
     "contacts": """
         INSERT INTO accounts_emergencycontact (seller_id, phone, updated_at)
-        SELECT s.id, t.phone, now()
+        SELECT s.id, t.phone, CURRENT_TIMESTAMP
         FROM stage_contacts t JOIN accounts_seller s ON s.external_id = t.seller
-        ON CONFLICT (seller_id) DO NOTHING""",
+        WHERE true ON CONFLICT (seller_id) DO NOTHING""",
     "orders": """
         INSERT INTO health_dailyorders (store_account_id, day, orders)
         SELECT a.id, t.day, t.orders
         FROM stage_orders t JOIN accounts_storeaccount a ON a.external_id = t.store_account
-        ON CONFLICT (store_account_id, day) DO UPDATE SET orders = EXCLUDED.orders""",
+        WHERE true ON CONFLICT (store_account_id, day) DO UPDATE SET orders = EXCLUDED.orders""",
 }
 
 
@@ -105,24 +111,99 @@ def _rows(stream: TextIO, name: str) -> Iterator[list[str | None]]:
 
 
 def _stage(name: str, stream: TextIO, progress: Progress | None) -> int:
-    """Load one file into a session scratch table by COPY; returns its rows."""
+    """Load one file into a session scratch table (COPY on PostgreSQL, batched inserts on
+    SQLite); returns its rows."""
     columns = FILES[name]
     definition = ", ".join(f"{c} {t}" for c, t in columns)
-    loaded = 0
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS stage_{name}")
         cursor.execute(f"CREATE TEMPORARY TABLE stage_{name} ({definition})")
-        with cursor.copy(
-            f"COPY stage_{name} ({', '.join(c for c, _t in columns)}) FROM STDIN"
-        ) as copy:
-            for row in _rows(stream, name):
+        rows = _counted(_rows(stream, name), progress)
+        if connection.vendor == "postgresql":
+            _copy(cursor, name, rows)
+        else:
+            _insert_batches(cursor, name, rows)
+    if progress:
+        progress.advance(rows.loaded % PROGRESS_STEP)
+    return rows.loaded
+
+
+PROGRESS_STEP = 10000
+
+
+def _copy(cursor: CursorWrapper, name: str, rows: Iterable[list[str | None]]) -> None:
+    """PostgreSQL: the rows by COPY; a value its column cannot hold names its line in the file."""
+    columns = ", ".join(c for c, _t in FILES[name])
+    try:
+        with cursor.copy(f"COPY stage_{name} ({columns}) FROM STDIN") as copy:
+            for row in rows:
                 copy.write_row(row)
-                loaded += 1
-                if progress and loaded % 10000 == 0:
-                    progress.advance(10000)
-    if progress and loaded % 10000:
-        progress.advance(loaded % 10000)
-    return loaded
+    except psycopg.DataError as error:
+        # COPY counts the rows after the header from 1.
+        found = re.search(r"line (\d+)", error.diag.context or "")
+        line = f", line {int(found.group(1)) + 1}" if found else ""
+        raise ValueError(f"{name}.csv{line}: {error.diag.message_primary}") from None
+
+
+class _counted:
+    """The rows of a file, counted as they pass, the progress bar moved every PROGRESS_STEP."""
+
+    def __init__(self, rows: Iterator[list[str | None]], progress: Progress | None) -> None:
+        self.rows, self.progress, self.loaded = rows, progress, 0
+
+    def __iter__(self) -> Iterator[list[str | None]]:
+        for row in self.rows:
+            yield row
+            self.loaded += 1
+            if self.progress and self.loaded % PROGRESS_STEP == 0:
+                self.progress.advance(PROGRESS_STEP)
+
+
+def _insert_batches(cursor: CursorWrapper, name: str, rows: Iterable[list[str | None]]) -> None:
+    """SQLite: the rows in batches of one prepared INSERT, each value checked and stored as
+    Django stores its type there (COPY checks them on PostgreSQL)."""
+    columns = FILES[name]
+    convert = [_SQLITE_VALUES[sql_type] for _column, sql_type in columns]
+    insert = (
+        f"INSERT INTO stage_{name} ({', '.join(c for c, _t in columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    batch: list[list[object]] = []
+    for line, row in enumerate(rows, start=2):
+        try:
+            batch.append([None if v is None else f(v) for f, v in zip(convert, row, strict=True)])
+        except ValueError as error:
+            raise ValueError(f"{name}.csv, line {line}: {error}") from None
+        if len(batch) == PROGRESS_STEP:
+            cursor.executemany(insert, batch)
+            batch = []
+    if batch:
+        cursor.executemany(insert, batch)
+
+
+def _boolean(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("true", "t", "1", "yes", "y", "on"):
+        return True
+    if value in ("false", "f", "0", "no", "n", "off"):
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+def _timestamp(text: str) -> str:
+    moment = dt.datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(f"a time without its offset: {text!r}")
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+_SQLITE_VALUES: dict[str, Callable[[str], object]] = {
+    "text": str,
+    "integer": int,
+    "date": lambda text: dt.date.fromisoformat(text).isoformat(),
+    "boolean": _boolean,
+    "timestamptz": _timestamp,
+}
 
 
 def load_file(directory: Path, name: str, *, verbose: bool) -> int:
@@ -141,6 +222,12 @@ def load_file(directory: Path, name: str, *, verbose: bool) -> int:
     return loaded
 
 
+def load_files(directory: Path, *, verbose: bool) -> dict[str, int]:
+    """Every file of the directory, in order, each stage in its own transaction (the loading
+    step of import_history without its run record and replay)."""
+    return {name: load_file(directory, name, verbose=verbose) for name in FILES}
+
+
 def _count_lines(directory: Path, name: str) -> int:
     stream = open_csv(directory, name)
     if stream is None:
@@ -155,8 +242,11 @@ def _insert_violations() -> None:
         cursor.execute(
             """
             WITH first_accounts AS (
-                SELECT DISTINCT ON (seller_id) seller_id, id FROM accounts_storeaccount
-                ORDER BY seller_id, opened_on, id)
+                SELECT seller_id, id FROM (
+                    SELECT seller_id, id, row_number() OVER (
+                        PARTITION BY seller_id ORDER BY opened_on, id) AS n
+                    FROM accounts_storeaccount) ranked
+                WHERE n = 1)
             SELECT t.external_id, a.id, t.category, t.severity,
                    coalesce(t.deactivation_level, false) OR t.severity = 'critical',
                    t.detected_at, t.resolved_at, coalesce(t.description, ''),
@@ -195,6 +285,7 @@ def _insert_violations() -> None:
         seller_id,
         zone,
     ) in rows:
+        detected, resolved = _moment(detected), _moment(resolved)
         local = detected.astimezone(_zone(zone)).date()
         earlier = own[account_id] + wide[seller_id]
         new.append(
@@ -203,7 +294,7 @@ def _insert_violations() -> None:
                 store_account_id=account_id,
                 category=category,
                 severity=severity,
-                deactivation_level=deactivation,
+                deactivation_level=bool(deactivation),
                 repeat=is_repeat(category, local, earlier),
                 detected_at=detected,
                 resolved_at=resolved,
@@ -217,6 +308,13 @@ def _insert_violations() -> None:
             (category, local)
         )
     Violation.objects.bulk_create(new, batch_size=5000, ignore_conflicts=True)
+
+
+def _moment(value: dt.datetime | str | None) -> dt.datetime | None:
+    """A time read back from a scratch table: SQLite gives the text Django stored (UTC)."""
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+    return value
 
 
 def _zone(name: str):

@@ -8,7 +8,7 @@ import gzip
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 import api.imports as imports
 from accounts.models import EmergencyContact, Marketplace, Seller, StoreAccount
@@ -22,12 +22,8 @@ from health.models import (
     OutboxEmail,
     Violation,
 )
-from tests.conftest import uses_postgres
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(not uses_postgres(), reason="import_history loads by COPY"),
-]
+pytestmark = pytest.mark.django_db
 SELLERS = 6
 
 
@@ -261,3 +257,20 @@ def test_killed_mid_way_and_rerun_gives_the_database_of_one_clean_run(
     imports.import_history(directory, verbose=False)
     assert snapshot() == clean
     assert ImportRun.objects.filter(status="failed").count() == 1
+
+
+def test_a_value_its_column_cannot_hold_is_refused_with_its_line_and_loads_nothing_of_it(
+    tmp_path,
+):
+    directory = history(tmp_path)
+    (directory / "orders.csv.gz").unlink()
+    write(
+        directory / "orders.csv",
+        ["store_account", "day", "orders"],
+        [["a0", "2026-01-01", 5], ["a0", "2026-02-30", 5]],
+    )
+    with pytest.raises(CommandError, match=r"orders\.csv, line 3: "):
+        call_command("import_history", str(directory), verbosity=0)
+    assert StoreAccount.objects.count() == SELLERS  # the files before it are in
+    assert not DailyOrders.objects.exists()
+    assert ImportRun.objects.get().status == "failed"

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
+from django.db import DataError
 
 from api.imports import REPLAY_CHUNK, import_history
 
@@ -26,14 +26,13 @@ class Command(BaseCommand):
             raise CommandError(f"{directory} is not a directory.")
         if int(str(options["replay_chunk"])) < 1:
             raise CommandError("--replay-chunk must be at least 1.")
-        if connection.vendor != "postgresql":
-            raise CommandError("import_history loads by COPY: it needs PostgreSQL (DATABASE_URL).")
         try:
             run = import_history(
                 directory,
                 verbose=int(options["verbosity"]) > 0,
                 replay_chunk=int(str(options["replay_chunk"])),
             )
-        except ValueError as error:
-            raise CommandError(str(error)) from None
+        except (ValueError, DataError) as error:
+            # A value its column cannot hold (COPY names the file and line on PostgreSQL).
+            raise CommandError(str(error).strip()) from None
         self.stdout.write(self.style.SUCCESS(f"Imported in {run.seconds}s: {run.counts}"))
