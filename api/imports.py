@@ -19,11 +19,12 @@ import io
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO, cast
 
 import psycopg
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
@@ -65,39 +66,93 @@ FILES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 
-# How each staged file goes into the real tables; every statement skips rows already there.
+# How each staged file goes into the real tables, and how a statement skips (or, for orders,
+# replaces) rows already there.
 _INSERTS = {
-    "sellers": """
+    "sellers": (
+        """
         INSERT INTO accounts_seller (external_id, name, email, language, created_at)
         SELECT external_id, name, email, coalesce(nullif(language, ''), 'en'), CURRENT_TIMESTAMP
-        FROM stage_sellers WHERE true ON CONFLICT (external_id) DO NOTHING""",
-    "store_accounts": """
+        FROM stage_sellers WHERE true""",
+        "ON CONFLICT (external_id) DO NOTHING",
+    ),
+    "store_accounts": (
+        """
         INSERT INTO accounts_storeaccount (external_id, seller_id, marketplace_id, plan, status,
                                            opened_on)
         SELECT t.external_id, s.id, t.marketplace, coalesce(nullif(t.plan, ''), 'PRO'),
                'NORMAL', t.opened_on
         FROM stage_store_accounts t JOIN accounts_seller s ON s.external_id = t.seller
-        WHERE true ON CONFLICT DO NOTHING""",
-    "contacts": """
+        WHERE true""",
+        "ON CONFLICT DO NOTHING",
+    ),
+    "contacts": (
+        """
         INSERT INTO accounts_emergencycontact (seller_id, phone, updated_at)
         SELECT s.id, t.phone, CURRENT_TIMESTAMP
         FROM stage_contacts t JOIN accounts_seller s ON s.external_id = t.seller
-        WHERE true ON CONFLICT (seller_id) DO NOTHING""",
-    "orders": """
+        WHERE true""",
+        "ON CONFLICT (seller_id) DO NOTHING",
+    ),
+    # In key order: files come day by day, and a primary key (store account, day) filled in
+    # that order touches one leaf page per store account and day, far more than the cache holds.
+    "orders": (
+        """
         INSERT INTO health_dailyorders (store_account_id, day, orders)
         SELECT a.id, t.day, t.orders
         FROM stage_orders t JOIN accounts_storeaccount a ON a.external_id = t.store_account
-        WHERE true ON CONFLICT (store_account_id, day) DO UPDATE SET orders = EXCLUDED.orders""",
+        WHERE true ORDER BY a.id, t.day""",
+        "ON CONFLICT (store_account_id, day) DO UPDATE SET orders = EXCLUDED.orders",
+    ),
 }
 
 
-def open_csv(directory: Path, name: str) -> TextIO | None:
+def _insert_staged(name: str) -> None:
+    """Insert a staged file's new rows. On PostgreSQL first as a plain INSERT, at the cost of
+    writing the rows: a first import has nothing to skip, and ON CONFLICT, which checks each row
+    before it writes it, cost about twice as much. Rows already there (a rerun) undo it, and the
+    statement runs again skipping them."""
+    statement, on_conflict = _INSERTS[name]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            try:
+                with transaction.atomic():
+                    cursor.execute(statement)
+                return
+            except IntegrityError:
+                pass
+        cursor.execute(f"{statement} {on_conflict}")
+
+
+def find_csv(directory: Path, name: str) -> Path | None:
+    """`name.csv`, or else `name.csv.gz`, in the directory; None if neither is there."""
     for path in (directory / f"{name}.csv", directory / f"{name}.csv.gz"):
         if path.exists():
-            if path.suffix == ".gz":
-                return io.TextIOWrapper(gzip.open(path), encoding="utf-8", newline="")
-            return path.open(encoding="utf-8", newline="")
+            return path
     return None
+
+
+def open_csv(directory: Path, name: str) -> TextIO | None:
+    path = find_csv(directory, name)
+    return _open_text(path) if path else None
+
+
+def _open_text(path: Path) -> TextIO:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path), encoding="utf-8", newline="")
+    return path.open(encoding="utf-8", newline="")
+
+
+@contextmanager
+def _open_bytes(path: Path) -> Iterator[tuple[BinaryIO, BinaryIO]]:
+    """The file's bytes, uncompressed as they are read if it is gzipped, and the file as stored
+    (whose position tells the progress)."""
+    with path.open("rb") as raw:
+        if path.suffix != ".gz":
+            yield raw, raw
+            return
+        with gzip.GzipFile(fileobj=raw, mode="rb") as unpacked:
+            yield cast(BinaryIO, unpacked), raw
 
 
 def _rows(stream: TextIO, name: str) -> Iterator[list[str | None]]:
@@ -110,39 +165,57 @@ def _rows(stream: TextIO, name: str) -> Iterator[list[str | None]]:
         yield [row[c] if row[c] != "" else None for c in columns]
 
 
-def _stage(name: str, stream: TextIO, progress: Progress | None) -> int:
-    """Load one file into a session scratch table (COPY on PostgreSQL, batched inserts on
-    SQLite); returns its rows."""
-    columns = FILES[name]
-    definition = ", ".join(f"{c} {t}" for c, t in columns)
+def _stage_table(cursor: CursorWrapper, name: str, extra: Iterable[str] = ()) -> None:
+    """A session scratch table of the file's columns (and `extra` text columns, unused)."""
+    columns = [*(f"{c} {t}" for c, t in FILES[name]), *(f"{c} text" for c in extra)]
+    cursor.execute(f"DROP TABLE IF EXISTS stage_{name}")
+    cursor.execute(f"CREATE TEMPORARY TABLE stage_{name} ({', '.join(columns)})")
+
+
+def _stage_rows(name: str, stream: TextIO, progress: Progress | None) -> int:
+    """SQLite: load one file into its scratch table by batched inserts; returns its rows."""
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS stage_{name}")
-        cursor.execute(f"CREATE TEMPORARY TABLE stage_{name} ({definition})")
+        _stage_table(cursor, name)
         rows = _counted(_rows(stream, name), progress)
-        if connection.vendor == "postgresql":
-            _copy(cursor, name, rows)
-        else:
-            _insert_batches(cursor, name, rows)
+        _insert_batches(cursor, name, rows)
     if progress:
         progress.advance(rows.loaded % PROGRESS_STEP)
     return rows.loaded
 
 
 PROGRESS_STEP = 10000
+COPY_BLOCK = 1 << 20
 
 
-def _copy(cursor: CursorWrapper, name: str, rows: Iterable[list[str | None]]) -> None:
-    """PostgreSQL: the rows by COPY; a value its column cannot hold names its line in the file."""
-    columns = ", ".join(c for c, _t in FILES[name])
-    try:
-        with cursor.copy(f"COPY stage_{name} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    except psycopg.DataError as error:
-        # COPY counts the rows after the header from 1.
-        found = re.search(r"line (\d+)", error.diag.context or "")
-        line = f", line {int(found.group(1)) + 1}" if found else ""
-        raise ValueError(f"{name}.csv{line}: {error.diag.message_primary}") from None
+def _stage_by_copy(name: str, stream: BinaryIO, progress: Progress | None, stored: BinaryIO) -> int:
+    """PostgreSQL: the file's bytes as they are into its scratch table by COPY (CSV), which
+    parses them in the server; returns its rows. Only the header is read here: its columns are
+    matched to the table's by name, others go to unused columns."""
+    header = next(csv.reader([stream.readline().decode("utf-8-sig")]), [])
+    known = [column for column, _type in FILES[name]]
+    if missing := [c for c in known if c not in header]:
+        raise ValueError(f"{name}.csv lacks the column(s) {', '.join(missing)}")
+    if len(set(header)) < len(header):
+        raise ValueError(f"{name}.csv names a column twice")
+    # Names from the file are never formatted into SQL: unknown ones get names of ours.
+    columns = [c if c in known else f"unused_{n}" for n, c in enumerate(header)]
+    with connection.cursor() as cursor:
+        _stage_table(cursor, name, extra=[c for c in columns if c not in known])
+        listed = ", ".join(columns)
+        try:
+            with cursor.copy(
+                f"COPY stage_{name} ({listed}) FROM STDIN (FORMAT csv, FORCE_NULL ({listed}))"
+            ) as copy:
+                while block := stream.read1(COPY_BLOCK):
+                    copy.write(block)
+                    if progress:
+                        progress.advance(stored.tell() - progress.done)
+            return cursor.rowcount
+        except psycopg.DataError as error:
+            # COPY counts the rows after the header from 1.
+            found = re.search(r"line (\d+)", error.diag.context or "")
+            line = f", line {int(found.group(1)) + 1}" if found else ""
+            raise ValueError(f"{name}.csv{line}: {error.diag.message_primary}") from None
 
 
 class _counted:
@@ -208,17 +281,23 @@ _SQLITE_VALUES: dict[str, Callable[[str], object]] = {
 
 def load_file(directory: Path, name: str, *, verbose: bool) -> int:
     """Stage one file and insert what is new, in one transaction."""
-    stream = open_csv(directory, name)
-    if stream is None:
+    path = find_csv(directory, name)
+    if path is None:
         return 0
-    with stream, transaction.atomic():
-        progress = Progress(f"Loading {name}", _count_lines(directory, name)) if verbose else None
-        loaded = _stage(name, stream, progress)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Progress in bytes of the file as stored: no pass over it just to count its lines.
+            progress = Progress(f"Loading {name} (bytes)", path.stat().st_size) if verbose else None
+            with _open_bytes(path) as (stream, stored):
+                loaded = _stage_by_copy(name, stream, progress, stored)
+        else:
+            progress = Progress(f"Loading {name}", _count_lines(path)) if verbose else None
+            with _open_text(path) as stream:
+                loaded = _stage_rows(name, stream, progress)
         if name == "violations":
             _insert_violations()
         else:
-            with connection.cursor() as cursor:
-                cursor.execute(_INSERTS[name])
+            _insert_staged(name)
     return loaded
 
 
@@ -228,11 +307,8 @@ def load_files(directory: Path, *, verbose: bool) -> dict[str, int]:
     return {name: load_file(directory, name, verbose=verbose) for name in FILES}
 
 
-def _count_lines(directory: Path, name: str) -> int:
-    stream = open_csv(directory, name)
-    if stream is None:
-        return 0
-    with stream:
+def _count_lines(path: Path) -> int:
+    with _open_text(path) as stream:
         return max(sum(1 for _line in stream) - 1, 0)
 
 

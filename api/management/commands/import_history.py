@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DataError
+from django.db import DataError, IntegrityError
 
 from api.imports import REPLAY_CHUNK, import_history
 
@@ -32,7 +32,8 @@ class Command(BaseCommand):
                 verbose=int(options["verbosity"]) > 0,
                 replay_chunk=int(str(options["replay_chunk"])),
             )
-        except (ValueError, DataError) as error:
-            # A value its column cannot hold (COPY names the file and line on PostgreSQL).
+        except (ValueError, DataError, IntegrityError) as error:
+            # A value its column cannot hold (COPY names the file and line on PostgreSQL), or
+            # one its table refuses (an unknown marketplace, a negative count).
             raise CommandError(str(error).strip()) from None
         self.stdout.write(self.style.SUCCESS(f"Imported in {run.seconds}s: {run.counts}"))
