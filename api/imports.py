@@ -287,7 +287,8 @@ def load_file(directory: Path, name: str, *, verbose: bool) -> int:
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # Progress in bytes of the file as stored: no pass over it just to count its lines.
-            progress = Progress(f"Loading {name} (bytes)", path.stat().st_size) if verbose else None
+            sized = verbose and path.is_file()  # a named pipe has no size to count against
+            progress = Progress(f"Loading {name} (bytes)", path.stat().st_size) if sized else None
             with _open_bytes(path) as (stream, stored):
                 loaded = _stage_by_copy(name, stream, progress, stored)
         else:
