@@ -5,31 +5,26 @@ external ids and keys), and the replay closes only store accounts never closed, 
 transaction: a run killed at any point and started again finishes with nothing doubled.
 
 A file goes into a scratch table by COPY on PostgreSQL, by batched inserts on SQLite (the demo's
-database: `seed_demo` loads its data through here); everything after is the same SQL on both.
+database: `seed_demo` loads its data through here; api/staging.py); everything after is the same
+SQL on both.
 
 Files in the directory (each may be gzipped, `name.csv.gz`; columns in the README):
 sellers.csv, store_accounts.csv, contacts.csv, orders.csv, violations.csv."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import gzip
-import io
-import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, TextIO, cast
+from typing import TextIO
 
-import psycopg
 from django.db import IntegrityError, connection, transaction
-from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from accounts.models import Marketplace, StoreAccount
 from api.models import ImportRun
+from api.staging import csv_rows, find_csv, open_text, stage_file
 from health.demo.replay import Story, accounts_to_replay, replay_history
 from health.models import EmailKind, HealthState, Violation, ViolationScope
 from health.progress import Progress
@@ -124,159 +119,13 @@ def _insert_staged(name: str) -> None:
         cursor.execute(f"{statement} {on_conflict}")
 
 
-def find_csv(directory: Path, name: str) -> Path | None:
-    """`name.csv`, or else `name.csv.gz`, in the directory; None if neither is there."""
-    for path in (directory / f"{name}.csv", directory / f"{name}.csv.gz"):
-        if path.exists():
-            return path
-    return None
-
-
 def open_csv(directory: Path, name: str) -> TextIO | None:
     path = find_csv(directory, name)
-    return _open_text(path) if path else None
-
-
-def _open_text(path: Path) -> TextIO:
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path), encoding="utf-8", newline="")
-    return path.open(encoding="utf-8", newline="")
-
-
-@contextmanager
-def _open_bytes(path: Path) -> Iterator[tuple[BinaryIO, BinaryIO]]:
-    """The file's bytes, uncompressed as they are read if it is gzipped, and the file as stored
-    (whose position tells the progress)."""
-    with path.open("rb") as raw:
-        if path.suffix != ".gz":
-            yield raw, raw
-            return
-        with gzip.GzipFile(fileobj=raw, mode="rb") as unpacked:
-            yield cast(BinaryIO, unpacked), raw
+    return open_text(path) if path else None
 
 
 def _rows(stream: TextIO, name: str) -> Iterator[list[str | None]]:
-    columns = [column for column, _type in FILES[name]]
-    reader = csv.DictReader(stream)
-    missing = [c for c in columns if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ValueError(f"{name}.csv lacks the column(s) {', '.join(missing)}")
-    for row in reader:
-        yield [row[c] if row[c] != "" else None for c in columns]
-
-
-def _stage_table(cursor: CursorWrapper, name: str, extra: Iterable[str] = ()) -> None:
-    """A session scratch table of the file's columns (and `extra` text columns, unused)."""
-    columns = [*(f"{c} {t}" for c, t in FILES[name]), *(f"{c} text" for c in extra)]
-    cursor.execute(f"DROP TABLE IF EXISTS stage_{name}")
-    cursor.execute(f"CREATE TEMPORARY TABLE stage_{name} ({', '.join(columns)})")
-
-
-def _stage_rows(name: str, stream: TextIO, progress: Progress | None) -> int:
-    """SQLite: load one file into its scratch table by batched inserts; returns its rows."""
-    with connection.cursor() as cursor:
-        _stage_table(cursor, name)
-        rows = _counted(_rows(stream, name), progress)
-        _insert_batches(cursor, name, rows)
-    if progress:
-        progress.advance(rows.loaded % PROGRESS_STEP)
-    return rows.loaded
-
-
-PROGRESS_STEP = 10000
-COPY_BLOCK = 1 << 20
-
-
-def _stage_by_copy(name: str, stream: BinaryIO, progress: Progress | None, stored: BinaryIO) -> int:
-    """PostgreSQL: the file's bytes as they are into its scratch table by COPY (CSV), which
-    parses them in the server; returns its rows. Only the header is read here: its columns are
-    matched to the table's by name, others go to unused columns."""
-    header = next(csv.reader([stream.readline().decode("utf-8-sig")]), [])
-    known = [column for column, _type in FILES[name]]
-    if missing := [c for c in known if c not in header]:
-        raise ValueError(f"{name}.csv lacks the column(s) {', '.join(missing)}")
-    if len(set(header)) < len(header):
-        raise ValueError(f"{name}.csv names a column twice")
-    # Names from the file are never formatted into SQL: unknown ones get names of ours.
-    columns = [c if c in known else f"unused_{n}" for n, c in enumerate(header)]
-    with connection.cursor() as cursor:
-        _stage_table(cursor, name, extra=[c for c in columns if c not in known])
-        listed = ", ".join(columns)
-        try:
-            with cursor.copy(
-                f"COPY stage_{name} ({listed}) FROM STDIN (FORMAT csv, FORCE_NULL ({listed}))"
-            ) as copy:
-                while block := stream.read1(COPY_BLOCK):
-                    copy.write(block)
-                    if progress:
-                        progress.advance(stored.tell() - progress.done)
-            return cursor.rowcount
-        except psycopg.DataError as error:
-            # COPY counts the rows after the header from 1.
-            found = re.search(r"line (\d+)", error.diag.context or "")
-            line = f", line {int(found.group(1)) + 1}" if found else ""
-            raise ValueError(f"{name}.csv{line}: {error.diag.message_primary}") from None
-
-
-class _counted:
-    """The rows of a file, counted as they pass, the progress bar moved every PROGRESS_STEP."""
-
-    def __init__(self, rows: Iterator[list[str | None]], progress: Progress | None) -> None:
-        self.rows, self.progress, self.loaded = rows, progress, 0
-
-    def __iter__(self) -> Iterator[list[str | None]]:
-        for row in self.rows:
-            yield row
-            self.loaded += 1
-            if self.progress and self.loaded % PROGRESS_STEP == 0:
-                self.progress.advance(PROGRESS_STEP)
-
-
-def _insert_batches(cursor: CursorWrapper, name: str, rows: Iterable[list[str | None]]) -> None:
-    """SQLite: the rows in batches of one prepared INSERT, each value checked and stored as
-    Django stores its type there (COPY checks them on PostgreSQL)."""
-    columns = FILES[name]
-    convert = [_SQLITE_VALUES[sql_type] for _column, sql_type in columns]
-    insert = (
-        f"INSERT INTO stage_{name} ({', '.join(c for c, _t in columns)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(columns))})"
-    )
-    batch: list[list[object]] = []
-    for line, row in enumerate(rows, start=2):
-        try:
-            batch.append([None if v is None else f(v) for f, v in zip(convert, row, strict=True)])
-        except ValueError as error:
-            raise ValueError(f"{name}.csv, line {line}: {error}") from None
-        if len(batch) == PROGRESS_STEP:
-            cursor.executemany(insert, batch)
-            batch = []
-    if batch:
-        cursor.executemany(insert, batch)
-
-
-def _boolean(text: str) -> bool:
-    value = text.strip().lower()
-    if value in ("true", "t", "1", "yes", "y", "on"):
-        return True
-    if value in ("false", "f", "0", "no", "n", "off"):
-        return False
-    raise ValueError(f"not a boolean: {text!r}")
-
-
-def _timestamp(text: str) -> str:
-    moment = dt.datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise ValueError(f"a time without its offset: {text!r}")
-    return connection.ops.adapt_datetimefield_value(moment)
-
-
-_SQLITE_VALUES: dict[str, Callable[[str], object]] = {
-    "text": str,
-    "integer": int,
-    "date": lambda text: dt.date.fromisoformat(text).isoformat(),
-    "boolean": _boolean,
-    "timestamptz": _timestamp,
-}
+    return csv_rows(stream, name, FILES[name])
 
 
 def load_file(directory: Path, name: str, *, verbose: bool) -> int:
@@ -285,16 +134,7 @@ def load_file(directory: Path, name: str, *, verbose: bool) -> int:
     if path is None:
         return 0
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # Progress in bytes of the file as stored: no pass over it just to count its lines.
-            sized = verbose and path.is_file()  # a named pipe has no size to count against
-            progress = Progress(f"Loading {name} (bytes)", path.stat().st_size) if sized else None
-            with _open_bytes(path) as (stream, stored):
-                loaded = _stage_by_copy(name, stream, progress, stored)
-        else:
-            progress = Progress(f"Loading {name}", _count_lines(path)) if verbose else None
-            with _open_text(path) as stream:
-                loaded = _stage_rows(name, stream, progress)
+        loaded = stage_file(path, name, FILES[name], verbose=verbose)
         if name == "violations":
             _insert_violations()
         else:
@@ -306,11 +146,6 @@ def load_files(directory: Path, *, verbose: bool) -> dict[str, int]:
     """Every file of the directory, in order, each stage in its own transaction (the loading
     step of import_history without its run record and replay)."""
     return {name: load_file(directory, name, verbose=verbose) for name in FILES}
-
-
-def _count_lines(path: Path) -> int:
-    with _open_text(path) as stream:
-        return max(sum(1 for _line in stream) - 1, 0)
 
 
 def _insert_violations() -> None:
