@@ -4,25 +4,27 @@ Each stage is one transaction that skips what an earlier run already wrote (ON C
 external ids and keys), and the replay closes only store accounts never closed, a chunk per
 transaction: a run killed at any point and started again finishes with nothing doubled.
 
+A file goes into a scratch table by COPY on PostgreSQL, by batched inserts on SQLite (the demo's
+database: `seed_demo` loads its data through here; api/staging.py); everything after is the same
+SQL on both.
+
 Files in the directory (each may be gzipped, `name.csv.gz`; columns in the README):
 sellers.csv, store_accounts.csv, contacts.csv, orders.csv, violations.csv."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import gzip
-import io
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Marketplace, StoreAccount
 from api.models import ImportRun
+from api.staging import csv_rows, find_csv, open_text, stage_file
 from health.demo.replay import Story, accounts_to_replay, replay_history
 from health.models import EmailKind, HealthState, Violation, ViolationScope
 from health.progress import Progress
@@ -59,94 +61,91 @@ FILES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 
-# How each staged file goes into the real tables; every statement skips rows already there.
+# How each staged file goes into the real tables, and how a statement skips (or, for orders,
+# replaces) rows already there.
 _INSERTS = {
-    "sellers": """
+    "sellers": (
+        """
         INSERT INTO accounts_seller (external_id, name, email, language, created_at)
-        SELECT external_id, name, email, coalesce(nullif(language, ''), 'en'), now()
-        FROM stage_sellers ON CONFLICT (external_id) DO NOTHING""",
-    "store_accounts": """
+        SELECT external_id, name, email, coalesce(nullif(language, ''), 'en'), CURRENT_TIMESTAMP
+        FROM stage_sellers WHERE true""",
+        "ON CONFLICT (external_id) DO NOTHING",
+    ),
+    "store_accounts": (
+        """
         INSERT INTO accounts_storeaccount (external_id, seller_id, marketplace_id, plan, status,
                                            opened_on)
         SELECT t.external_id, s.id, t.marketplace, coalesce(nullif(t.plan, ''), 'PRO'),
                'NORMAL', t.opened_on
         FROM stage_store_accounts t JOIN accounts_seller s ON s.external_id = t.seller
-        ON CONFLICT DO NOTHING""",
-    "contacts": """
+        WHERE true""",
+        "ON CONFLICT DO NOTHING",
+    ),
+    "contacts": (
+        """
         INSERT INTO accounts_emergencycontact (seller_id, phone, updated_at)
-        SELECT s.id, t.phone, now()
+        SELECT s.id, t.phone, CURRENT_TIMESTAMP
         FROM stage_contacts t JOIN accounts_seller s ON s.external_id = t.seller
-        ON CONFLICT (seller_id) DO NOTHING""",
-    "orders": """
+        WHERE true""",
+        "ON CONFLICT (seller_id) DO NOTHING",
+    ),
+    # In key order: files come day by day, and a primary key (store account, day) filled in
+    # that order touches one leaf page per store account and day, far more than the cache holds.
+    "orders": (
+        """
         INSERT INTO health_dailyorders (store_account_id, day, orders)
         SELECT a.id, t.day, t.orders
         FROM stage_orders t JOIN accounts_storeaccount a ON a.external_id = t.store_account
-        ON CONFLICT (store_account_id, day) DO UPDATE SET orders = EXCLUDED.orders""",
+        WHERE true ORDER BY a.id, t.day""",
+        "ON CONFLICT (store_account_id, day) DO UPDATE SET orders = EXCLUDED.orders",
+    ),
 }
 
 
+def _insert_staged(name: str) -> None:
+    """Insert a staged file's new rows. On PostgreSQL first as a plain INSERT, at the cost of
+    writing the rows: a first import has nothing to skip, and ON CONFLICT, which checks each row
+    before it writes it, cost about twice as much. Rows already there (a rerun) undo it, and the
+    statement runs again skipping them."""
+    statement, on_conflict = _INSERTS[name]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            try:
+                with transaction.atomic():
+                    cursor.execute(statement)
+                return
+            except IntegrityError:
+                pass
+        cursor.execute(f"{statement} {on_conflict}")
+
+
 def open_csv(directory: Path, name: str) -> TextIO | None:
-    for path in (directory / f"{name}.csv", directory / f"{name}.csv.gz"):
-        if path.exists():
-            if path.suffix == ".gz":
-                return io.TextIOWrapper(gzip.open(path), encoding="utf-8", newline="")
-            return path.open(encoding="utf-8", newline="")
-    return None
+    path = find_csv(directory, name)
+    return open_text(path) if path else None
 
 
 def _rows(stream: TextIO, name: str) -> Iterator[list[str | None]]:
-    columns = [column for column, _type in FILES[name]]
-    reader = csv.DictReader(stream)
-    missing = [c for c in columns if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ValueError(f"{name}.csv lacks the column(s) {', '.join(missing)}")
-    for row in reader:
-        yield [row[c] if row[c] != "" else None for c in columns]
-
-
-def _stage(name: str, stream: TextIO, progress: Progress | None) -> int:
-    """Load one file into a session scratch table by COPY; returns its rows."""
-    columns = FILES[name]
-    definition = ", ".join(f"{c} {t}" for c, t in columns)
-    loaded = 0
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS stage_{name}")
-        cursor.execute(f"CREATE TEMPORARY TABLE stage_{name} ({definition})")
-        with cursor.copy(
-            f"COPY stage_{name} ({', '.join(c for c, _t in columns)}) FROM STDIN"
-        ) as copy:
-            for row in _rows(stream, name):
-                copy.write_row(row)
-                loaded += 1
-                if progress and loaded % 10000 == 0:
-                    progress.advance(10000)
-    if progress and loaded % 10000:
-        progress.advance(loaded % 10000)
-    return loaded
+    return csv_rows(stream, name, FILES[name])
 
 
 def load_file(directory: Path, name: str, *, verbose: bool) -> int:
     """Stage one file and insert what is new, in one transaction."""
-    stream = open_csv(directory, name)
-    if stream is None:
+    path = find_csv(directory, name)
+    if path is None:
         return 0
-    with stream, transaction.atomic():
-        progress = Progress(f"Loading {name}", _count_lines(directory, name)) if verbose else None
-        loaded = _stage(name, stream, progress)
+    with transaction.atomic():
+        loaded = stage_file(path, name, FILES[name], verbose=verbose)
         if name == "violations":
             _insert_violations()
         else:
-            with connection.cursor() as cursor:
-                cursor.execute(_INSERTS[name])
+            _insert_staged(name)
     return loaded
 
 
-def _count_lines(directory: Path, name: str) -> int:
-    stream = open_csv(directory, name)
-    if stream is None:
-        return 0
-    with stream:
-        return max(sum(1 for _line in stream) - 1, 0)
+def load_files(directory: Path, *, verbose: bool) -> dict[str, int]:
+    """Every file of the directory, in order, each stage in its own transaction (the loading
+    step of import_history without its run record and replay)."""
+    return {name: load_file(directory, name, verbose=verbose) for name in FILES}
 
 
 def _insert_violations() -> None:
@@ -155,8 +154,11 @@ def _insert_violations() -> None:
         cursor.execute(
             """
             WITH first_accounts AS (
-                SELECT DISTINCT ON (seller_id) seller_id, id FROM accounts_storeaccount
-                ORDER BY seller_id, opened_on, id)
+                SELECT seller_id, id FROM (
+                    SELECT seller_id, id, row_number() OVER (
+                        PARTITION BY seller_id ORDER BY opened_on, id) AS n
+                    FROM accounts_storeaccount) ranked
+                WHERE n = 1)
             SELECT t.external_id, a.id, t.category, t.severity,
                    coalesce(t.deactivation_level, false) OR t.severity = 'critical',
                    t.detected_at, t.resolved_at, coalesce(t.description, ''),
@@ -195,6 +197,7 @@ def _insert_violations() -> None:
         seller_id,
         zone,
     ) in rows:
+        detected, resolved = _moment(detected), _moment(resolved)
         local = detected.astimezone(_zone(zone)).date()
         earlier = own[account_id] + wide[seller_id]
         new.append(
@@ -203,7 +206,7 @@ def _insert_violations() -> None:
                 store_account_id=account_id,
                 category=category,
                 severity=severity,
-                deactivation_level=deactivation,
+                deactivation_level=bool(deactivation),
                 repeat=is_repeat(category, local, earlier),
                 detected_at=detected,
                 resolved_at=resolved,
@@ -219,13 +222,20 @@ def _insert_violations() -> None:
     Violation.objects.bulk_create(new, batch_size=5000, ignore_conflicts=True)
 
 
+def _moment(value: dt.datetime | str | None) -> dt.datetime | None:
+    """A time read back from a scratch table: SQLite gives the text Django stored (UTC)."""
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+    return value
+
+
 def _zone(name: str):
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(name)
 
 
-def replay_all(*, verbose: bool) -> dict[str, int]:
+def replay_all(*, verbose: bool, chunk_size: int = REPLAY_CHUNK) -> dict[str, int]:
     """Close every day up to each marketplace's yesterday for store accounts never closed, in
     chunks (one transaction each) through the nightly close's per-account step."""
     totals = {"ratings": 0, "events": 0, "accounts": 0}
@@ -240,8 +250,8 @@ def replay_all(*, verbose: bool) -> dict[str, int]:
             continue
         yesterday = marketplace.local_date() - dt.timedelta(days=1)
         progress = Progress(f"Replaying {marketplace.code}", len(accounts)) if verbose else None
-        for start in range(0, len(accounts), REPLAY_CHUNK):
-            chunk = [a for a in accounts[start : start + REPLAY_CHUNK] if a.opened_on <= yesterday]
+        for start in range(0, len(accounts), chunk_size):
+            chunk = [a for a in accounts[start : start + chunk_size] if a.opened_on <= yesterday]
             if chunk:
                 with transaction.atomic():
                     done = replay_history(
@@ -256,7 +266,7 @@ def replay_all(*, verbose: bool) -> dict[str, int]:
                 totals["events"] += done["events"]
                 totals["accounts"] += len(chunk)
             if progress:
-                progress.advance(len(accounts[start : start + REPLAY_CHUNK]))
+                progress.advance(len(accounts[start : start + chunk_size]))
     return totals
 
 
@@ -281,6 +291,7 @@ def import_history(
     directory: Path,
     *,
     verbose: bool = True,
+    replay_chunk: int | None = None,
     after_stage: Callable[[str], None] = lambda _stage: None,
 ) -> ImportRun:
     """Load the directory's files and replay their history; the run is kept for the admin."""
@@ -294,7 +305,7 @@ def import_history(
             after_stage(name)
         run.stage = "replay"
         run.save(update_fields=["stage"])
-        run.counts |= replay_all(verbose=verbose)
+        run.counts |= replay_all(verbose=verbose, chunk_size=replay_chunk or REPLAY_CHUNK)
         run.status = "done"
     except Exception as error:
         run.status = "failed"

@@ -176,14 +176,21 @@ class HealthOut(Schema):
 
 
 class EventOut(Schema):
-    kind: str
+    kind: str = Field(
+        ...,
+        description="enrollment, case_opened, case_closed, enforcement_opened, "
+        "enforcement_decided or status",
+    )
     id: int
     at: dt.datetime
     store_account: str | None
     marketplace: str
-    change: str
-    reason: str
+    change: str = Field(..., description="For `status`: the new status")
+    reason: str = Field(
+        ..., description="For `status`: its cause (ahr, deactivation, reinstatement)"
+    )
     day: dt.date
+    previous_status: str | None = Field(None, description="For `status`: the status before")
 
 
 class EventsOut(Schema):

@@ -266,6 +266,31 @@ class EnrollmentEvent(models.Model):
         return f"{self.get_kind_display()} {self.reason} {self.store_account} on {self.day}"
 
 
+class StatusCause(models.TextChoices):
+    AHR = "ahr", _("AHR at the close of day")
+    DEACTIVATION = "deactivation", _("Deactivation")
+    REINSTATEMENT = "reinstatement", _("Reinstatement")
+
+
+class StatusChange(models.Model):
+    """A store account's status moving (NORMAL, AT_RISK, DEACTIVATED), for the upstream feed.
+    Append-only; written where the status changes, in the same transaction."""
+
+    store_account = models.ForeignKey(StoreAccount, on_delete=models.CASCADE, related_name="+")
+    previous = models.CharField(max_length=11)
+    status = models.CharField(max_length=11)
+    cause = models.CharField(max_length=13, choices=StatusCause.choices)
+    day = models.DateField(help_text=_("The marketplace's local day it took effect."))
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # The feed reads in (instant, id) order.
+        indexes = [models.Index(fields=["at", "id"], name="status_change_by_time")]
+
+    def __str__(self) -> str:
+        return f"{self.store_account_id}: {self.previous} -> {self.status} on {self.day}"
+
+
 class RunStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")

@@ -25,6 +25,7 @@ def get_health(request: HttpRequest, external_id: str = ID):
 
 @router.get("/events", response={200: EventsOut, **ERRORS})
 def get_events(request: HttpRequest, after: str | None = Query(None, max_length=200)):
-    """Enrollment, AHA case and enforcement changes in order; pass `next` back as `after`."""
+    """Enrollment, AHA case, enforcement and status changes in order; pass `next` back as
+    `after`."""
     events, next_cursor = events_after(after)
     return Status(200, {"events": events, "next": next_cursor})

@@ -12,7 +12,14 @@ from django.db.models import F, Q
 
 from accounts.models import StoreAccount
 from api.errors import BadRow, InvalidInput
-from health.models import AHACase, DailyRating, Enforcement, EnrollmentEvent, HealthState
+from health.models import (
+    AHACase,
+    DailyRating,
+    Enforcement,
+    EnrollmentEvent,
+    HealthState,
+    StatusChange,
+)
 from health.rating import band
 from health.state import explain_eligibility
 
@@ -99,6 +106,7 @@ def _sources() -> list[tuple[str, Any, str]]:
         ("case_closed", AHACase.objects.filter(closed_at__isnull=False), "closed_at"),
         ("enforcement_opened", Enforcement.objects.all(), "opened_at"),
         ("enforcement_decided", Enforcement.objects.filter(decided_at__isnull=False), "decided_at"),
+        ("status", StatusChange.objects.all(), "at"),
     ]
 
 
@@ -106,8 +114,8 @@ def events_after(cursor: str | None, *, limit: int = EVENTS_PAGE_SIZE) -> tuple[
     """The next page of changes in order (instant, kind, id), and the cursor to ask from next.
 
     Decision: events are read from the rows the services already write (enrollment history,
-    cases, enforcement, which carry every deactivation and reinstatement), so no write path had
-    to learn about the feed."""
+    cases, enforcement) and from the status changes the day close and the enforcement services
+    record beside the status itself."""
     after = Cursor.decode(cursor) if cursor else None
     rows = []
     for kind, queryset, column in _sources():
@@ -145,6 +153,13 @@ def _row(kind: str, obj: Any) -> dict[str, Any]:
     }
     if kind == "enrollment":
         base |= {"change": obj.kind, "reason": obj.reason, "day": obj.day}
+    elif kind == "status":
+        base |= {
+            "change": obj.status,
+            "reason": obj.cause,
+            "day": obj.day,
+            "previous_status": obj.previous,
+        }
     elif kind.startswith("case"):
         base |= {"change": obj.status, "reason": obj.trigger, "day": obj.trigger_day}
     else:

@@ -23,7 +23,6 @@ from health.demo import scenarios
 from health.demo.replay import (
     Story,
     accounts_to_replay,
-    insert_ignoring_duplicates,
     replay_history,
 )
 from health.demo.seed import SHOWCASES
@@ -37,7 +36,7 @@ from health.models import (
     ViolationScope,
 )
 from health.progress import Progress
-from health.rating import WINDOW_DAYS, is_repeat
+from health.rating import WINDOW_DAYS
 from health.services.day_close import close_day_chunk
 
 # How many days back the demo closes: enough for an account to enroll (180 days on record) and
@@ -91,26 +90,20 @@ def profile_for(account: StoreAccount, rng: random.Random) -> Profile:
 def seed_history(
     *, last_day: dt.date, seed: int, seller_user: User, specialist: User, verbosity: int = 1
 ) -> dict[str, int]:
-    """Generate the demo's orders and violations, replay and close the days, act out R2-R7."""
+    """Replay and close the days of the loaded orders and violations, act out R2-R7."""
     accounts = list(
         StoreAccount.objects.filter(seller__email__endswith="@demo.example")
         .select_related("seller", "marketplace")
         .order_by("id")
     )
     by_role = {role_of(account): account for account in accounts}
-    orders, violations = generate_inputs(accounts, last_day=last_day, seed=seed)
     told = scenarios.story(by_role, last_day)
     replayed = replay_days(accounts, last_day=last_day, told=told, verbosity=verbosity)
     closed = close_history(accounts, last_day=last_day, told=told, verbosity=verbosity)
     decisions = scenarios.play_specialist_decisions(by_role, specialist)
     dashboard = next(a for a in accounts if role_of(a) == "dashboard" and a.marketplace_id == "US")
     scenarios.stage_dashboard(dashboard, seller_user=seller_user, specialist=specialist)
-    return {
-        "orders": orders,
-        "violations": violations,
-        "days": replayed + closed,
-        "decisions": decisions,
-    }
+    return {"days": replayed + closed, "decisions": decisions}
 
 
 def replay_days(
@@ -142,34 +135,58 @@ def replay_days(
 
 def generate_inputs(
     accounts: list[StoreAccount], *, last_day: dt.date, seed: int
-) -> tuple[int, int]:
-    """Daily orders up to `last_day` for days not generated yet; violations on the first run."""
+) -> tuple[list[list[object]], list[list[object]]]:
+    """Rows of the import's orders.csv and violations.csv: daily orders up to `last_day` for days
+    not generated yet, violations on the first run. The store accounts need not be saved: they
+    are named by their external ids."""
     generated_until = dict(
-        DailyOrders.objects.filter(store_account__in=accounts)
-        .values("store_account_id")
+        DailyOrders.objects.filter(store_account__external_id__in=[a.external_id for a in accounts])
+        .values("store_account__external_id")
         .annotate(last=Max("day"))
-        .values_list("store_account_id", "last")
+        .values_list("store_account__external_id", "last")
     )
     first_possible = last_day - dt.timedelta(days=HISTORY_DAYS + WINDOW_DAYS - 1)
-    order_rows: list[tuple[int, dt.date, int]] = []
-    violation_rows: list[Violation] = []
+    order_rows: list[list[object]] = []
+    violation_rows: list[list[object]] = []
     for account in accounts:
         rng = random.Random(f"{seed}:{account.seller.email}:{account.marketplace_id}")
         profile = profile_for(account, rng)
-        done = generated_until.get(account.pk)
-        start = done + dt.timedelta(days=1) if done else max(account.opened_on, first_possible)
+        done = generated_until.get(account.external_id)
+        start = max(account.opened_on, first_possible)
         # Keyed by names, not ids: ids depend on the database (sequences are not rolled back).
         day_rng = random.Random(f"{seed}:{account.seller.email}:{account.marketplace_id}:{start}")
+        # Drawn from the first day every time, so a day that sold nothing (no row) draws nothing
+        # again on a rerun; only the days after the last one stored are new.
         order_rows += [
-            (account.pk, on, count)
+            [account.external_id, on.isoformat(), count]
             for on, count in _daily_orders(profile, start, last_day, day_rng)
+            if done is None or on > done
         ]
         if done is None:
-            violation_rows += _violations(account, profile, last_day, rng)
-    with transaction.atomic():
-        insert_ignoring_duplicates(DailyOrders, ("store_account_id", "day", "orders"), order_rows)
-        Violation.objects.bulk_create(violation_rows, batch_size=BATCH)
-    return len(order_rows), len(violation_rows)
+            violation_rows += [
+                violation_row(account, n, violation)
+                for n, violation in enumerate(_violations(account, profile, last_day, rng))
+            ]
+    return order_rows, violation_rows
+
+
+def violation_row(account: StoreAccount, n: int, violation: Violation) -> list[object]:
+    """A violation as a row of the import's violations.csv; account-wide ones name the seller."""
+    wide = violation.scope == ViolationScope.ACCOUNT_WIDE
+    resolved = violation.resolved_at
+    return [
+        f"{account.external_id}-v{n}",
+        "" if wide else account.external_id,
+        account.seller.external_id if wide else "",
+        violation.category,
+        violation.severity,
+        "false",
+        violation.detected_at.isoformat(),
+        resolved.isoformat() if resolved else "",
+        violation.description,
+        "",
+        "",
+    ]
 
 
 def _days(first: dt.date, last: dt.date) -> Iterator[dt.date]:
@@ -195,7 +212,6 @@ def _violations(
     account: StoreAccount, profile: Profile, last_day: dt.date, rng: random.Random
 ) -> list[Violation]:
     found = [*_scripted_violations(account, last_day)]
-    earlier: list[tuple[str, dt.date]] = []
     for on in _days(max(account.opened_on, last_day - dt.timedelta(days=HISTORY_DAYS)), last_day):
         if rng.random() >= profile.violation_chance:
             continue
@@ -209,12 +225,10 @@ def _violations(
                 resolved if resolved <= last_day else None,
                 severity=rng.choices(list(SEVERITY_WEIGHTS), list(SEVERITY_WEIGHTS.values()))[0],
                 category=category,
-                repeat=is_repeat(category, on, earlier),
                 scope=ViolationScope.ACCOUNT_WIDE if rng.random() < 0.1 else ViolationScope.STORE,
                 hour=rng.randint(0, 23),
             )
         )
-        earlier.append((category, on))
     return found
 
 
@@ -247,7 +261,6 @@ def _violation(
     *,
     severity: str = Severity.MEDIUM,
     category: str = ViolationCategory.LISTING,
-    repeat: bool = False,
     scope: str = ViolationScope.STORE,
     hour: int = 10,
 ) -> Violation:
@@ -257,7 +270,6 @@ def _violation(
         category=category,
         severity=severity,
         scope=scope,
-        repeat=repeat,
         description="Demo finding.",
         detected_at=dt.datetime.combine(on, dt.time(hour), tzinfo=zone),
         resolved_at=dt.datetime.combine(resolved_on, dt.time(hour), tzinfo=zone)

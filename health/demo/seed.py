@@ -1,13 +1,14 @@
-"""Deterministic, realistic demo data: sellers, users, store accounts and contacts."""
+"""Deterministic, realistic demo data: sellers, store accounts and contacts (written as the
+import's CSV files, health/demo/load.py), then the logins the import cannot make."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import phonenumbers
 from django.contrib.auth.models import Group
-from django.db import transaction
 
 from accounts import services as account_services
 from accounts import two_factor
@@ -19,7 +20,6 @@ from accounts.models import (
     StoreAccount,
     User,
 )
-from health.progress import Progress
 
 DEMO_MARKETPLACES = ["US", "CA", "UK", "DE", "FR", "PL", "JP", "IN"]
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed to the developer on purpose
@@ -78,56 +78,86 @@ def seller_name(rng: random.Random, index: int) -> str:
     return f"{rng.choice(WORDS)} {rng.choice(GOODS)} {index:03d}"
 
 
-def seed_sellers(*, today: dt.date, rng: random.Random, verbosity: int = 1) -> list[StoreAccount]:
-    """Create the demo sellers and their store accounts once; a second run finds them."""
+@dataclass
+class DemoBase:
+    """The demo's sellers, store accounts and contacts as rows of the import's CSV files, and
+    the store accounts as (unsaved) models for generating their orders and violations."""
+
+    sellers: list[list[str]] = field(default_factory=list)
+    store_accounts: list[list[str]] = field(default_factory=list)
+    contacts: list[list[str]] = field(default_factory=list)
+    accounts: list[StoreAccount] = field(default_factory=list)
+
+
+def seller_external_id(index: int) -> str:
+    return f"demo-{index:03d}"
+
+
+def base_rows(*, today: dt.date, rng: random.Random) -> DemoBase:
+    """The demo's base data, drawn in the same order on every run: a rerun writes the same rows
+    and the import keeps the ones already there."""
     marketplaces = {m.code: m for m in Marketplace.objects.filter(code__in=DEMO_MARKETPLACES)}
-    existing = set(
-        Seller.objects.filter(email__endswith="@demo.example").values_list("email", flat=True)
-    )
-    progress = Progress("Sellers", SELLER_COUNT) if verbosity else None
-    with transaction.atomic():
-        for index in range(SELLER_COUNT):
-            _seed_seller(index, today=today, rng=rng, existing=existing, markets=marketplaces)
-            if progress:
-                progress.advance()
-    return list(StoreAccount.objects.filter(seller__email__endswith="@demo.example"))
+    base = DemoBase()
+    for index in range(SELLER_COUNT):
+        _draw_seller(index, today=today, rng=rng, markets=marketplaces, base=base)
+    return base
 
 
-def _seed_seller(
+def _draw_seller(
     index: int,
     *,
     today: dt.date,
     rng: random.Random,
-    existing: set[str],
     markets: dict[str, Marketplace],
+    base: DemoBase,
 ) -> None:
-    """One demo seller; the draws happen even when it exists, so the others stay the same."""
+    """One demo seller; the draws happen for showcases too, so the others stay the same."""
     home = rng.choice(DEMO_MARKETPLACES)
     others = rng.sample(DEMO_MARKETPLACES, k=rng.choice([0, 0, 1, 2]))
     plan = SellingPlan.INDIVIDUAL if rng.random() < 0.15 else SellingPlan.PROFESSIONAL
     has_contact = rng.random() < 0.8
     opened_days_ago = rng.choice([5, 60, 150, 200, 230, 260, 400])
     name = seller_name(rng, index)
-    email = f"seller{index:03d}@demo.example"
     stores = tuple((code, opened_days_ago) for code in dict.fromkeys([home, *others]))
     if showcase := SHOWCASES.get(index):
         stores, plan, has_contact = showcase.stores, showcase.plan, showcase.has_contact
         home = stores[0][0]
-    if email in existing:
-        return
-    seller = account_services.create_seller(
-        name=name, email=email, language="pl" if home == "PL" else "en"
+    seller = Seller(
+        external_id=seller_external_id(index),
+        name=name,
+        email=f"seller{index:03d}@demo.example",
+        language="pl" if home == "PL" else "en",
     )
+    base.sellers.append([seller.external_id, seller.name, seller.email, seller.language])
     for code, days_ago in stores:
-        account_services.open_store_account(
+        account = StoreAccount(
+            external_id=f"{seller.external_id}-{code}",
             seller=seller,
             marketplace=markets[code],
             plan=plan,
             opened_on=today - dt.timedelta(days=days_ago),
         )
+        base.accounts.append(account)
+        base.store_accounts.append(
+            [account.external_id, seller.external_id, code, plan, account.opened_on.isoformat()]
+        )
     if has_contact:
-        account_services.set_emergency_contact(
-            seller=seller, phone=PHONES[home].format(index), by=None
+        number = phonenumbers.parse(PHONES[home].format(index))
+        phone = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        base.contacts.append([seller.external_id, phone])
+
+
+def name_earlier_demo_rows() -> None:
+    """Give the external ids the import keys on to demo rows made before it seeded the demo,
+    so that seeding such a database again adds no second copy of them."""
+    for seller in Seller.objects.filter(email__endswith="@demo.example", external_id=None):
+        index = int(seller.email.removeprefix("seller").split("@")[0])
+        Seller.objects.filter(pk=seller.pk).update(external_id=seller_external_id(index))
+    for account in StoreAccount.objects.filter(
+        seller__email__endswith="@demo.example", external_id=None
+    ).select_related("seller"):
+        StoreAccount.objects.filter(pk=account.pk).update(
+            external_id=f"{account.seller.external_id}-{account.marketplace_id}"
         )
 
 

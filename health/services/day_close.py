@@ -58,6 +58,7 @@ from health.services.enrollment import (
 )
 from health.services.outbox import EmailDraft, queue_emails
 from health.services.protection import handle_low_ratings
+from health.services.status import change_day_statuses
 from health.state import mask_to_bytes, phone_is_valid, rating_window
 
 # The HealthState columns a close of day rewrites (never `barred`: only specialists change it).
@@ -598,11 +599,7 @@ def _write(
     else:
         _write_ratings(day, states)
         _write_states(states)
-    for status, ids in ((StoreStatus.AT_RISK, result.at_risk), (StoreStatus.NORMAL, result.normal)):
-        if ids:
-            StoreAccount.objects.filter(id__in=ids).exclude(status=StoreStatus.DEACTIVATED).update(
-                status=status
-            )
+    change_day_statuses(day=day, at_risk=result.at_risk, normal=result.normal)
     if result.events:
         EnrollmentEvent.objects.bulk_create(result.events, ignore_conflicts=True)
     written = queue_emails(emails) if emails else 0

@@ -8,7 +8,7 @@ import gzip
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 import api.imports as imports
 from accounts.models import EmergencyContact, Marketplace, Seller, StoreAccount
@@ -22,12 +22,8 @@ from health.models import (
     OutboxEmail,
     Violation,
 )
-from tests.conftest import uses_postgres
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(not uses_postgres(), reason="import_history loads by COPY"),
-]
+pytestmark = pytest.mark.django_db
 SELLERS = 6
 
 
@@ -39,20 +35,20 @@ def write(path: Path, header: list[str], rows: list[list[object]], *, gz: bool =
         writer.writerows(rows)
 
 
-def history(directory: Path) -> Path:
-    """Six sellers in PL and US: four with 200 days of good orders, one with too few days, one
-    without a contact; some violations, one repeat."""
+def history(directory: Path, *, sellers: int = SELLERS) -> Path:
+    """Six sellers (or more) in PL and US: all with 200 days of good orders but the fifth (too
+    few days), the sixth without a contact; some violations, one repeat."""
     today = Marketplace.objects.get(code="PL").local_date()
     write(
         directory / "sellers.csv",
         ["external_id", "name", "email", "language"],
         [
             [f"s{n}", f"Seller {n}", f"s{n}@example.com", "pl" if n % 2 else "en"]
-            for n in range(SELLERS)
+            for n in range(sellers)
         ],
     )
     accounts = []
-    for n in range(SELLERS):
+    for n in range(sellers):
         days = 100 if n == 4 else 200
         accounts.append(
             [
@@ -71,11 +67,11 @@ def history(directory: Path) -> Path:
     write(
         directory / "contacts.csv",
         ["seller", "phone"],
-        [[f"s{n}", "+48512345678" if n % 2 else "+14155550123"] for n in range(SELLERS) if n != 5],
+        [[f"s{n}", "+48512345678" if n % 2 else "+14155550123"] for n in range(sellers) if n != 5],
     )
     orders = [
         [f"a{n}", (today - dt.timedelta(days=d)).isoformat(), 200]
-        for n in range(SELLERS)
+        for n in range(sellers)
         for d in range(1, 101 if n == 4 else 201)
     ]
     write(directory / "orders.csv.gz", ["store_account", "day", "orders"], orders, gz=True)
@@ -108,6 +104,24 @@ def history(directory: Path) -> Path:
             "",
         ],
         ["v3", "", "s1", "reviews", "medium", "false", detected.isoformat(), "", "", "", ""],
+    ]
+    # Beyond the six, each store account has a critical violation for two days: its AHR falls
+    # to 0 (AT_RISK) and comes back (NORMAL).
+    violations += [
+        [
+            f"c{n}",
+            f"a{n}",
+            "",
+            "food_safety",
+            "critical",
+            "true",
+            (detected + dt.timedelta(days=n % 20)).isoformat(),
+            (detected + dt.timedelta(days=n % 20 + 2)).isoformat(),
+            "",
+            "",
+            "",
+        ]
+        for n in range(SELLERS, sellers)
     ]
     write(
         directory / "violations.csv",
@@ -243,3 +257,20 @@ def test_killed_mid_way_and_rerun_gives_the_database_of_one_clean_run(
     imports.import_history(directory, verbose=False)
     assert snapshot() == clean
     assert ImportRun.objects.filter(status="failed").count() == 1
+
+
+def test_a_value_its_column_cannot_hold_is_refused_with_its_line_and_loads_nothing_of_it(
+    tmp_path,
+):
+    directory = history(tmp_path)
+    (directory / "orders.csv.gz").unlink()
+    write(
+        directory / "orders.csv",
+        ["store_account", "day", "orders"],
+        [["a0", "2026-01-01", 5], ["a0", "2026-02-30", 5]],
+    )
+    with pytest.raises(CommandError, match=r"orders\.csv, line 3: "):
+        call_command("import_history", str(directory), verbosity=0)
+    assert StoreAccount.objects.count() == SELLERS  # the files before it are in
+    assert not DailyOrders.objects.exists()
+    assert ImportRun.objects.get().status == "failed"

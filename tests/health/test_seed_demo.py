@@ -323,3 +323,28 @@ def test_each_marketplace_closes_the_days_of_its_own_calendar(demo: None) -> Non
         marketplace = health.store_account.marketplace
         expected = marketplace.local_date() - dt.timedelta(days=1)
         assert health.last_closed_day == expected, marketplace.code
+
+
+def test_the_base_data_is_loaded_through_the_launch_day_import(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import api.imports as imports
+
+    loaded: list[tuple[str, int]] = []
+    real = imports.load_file
+
+    def load_file(directory, name, *, verbose):
+        count = real(directory, name, verbose=verbose)
+        loaded.append((name, count))
+        return count
+
+    monkeypatch.setattr(imports, "load_file", load_file)
+    monkeypatch.setattr(seed, "SELLER_COUNT", SELLERS_IN_TEST)
+    call_command("seed_demo", stdout=io.StringIO(), verbosity=0)
+
+    assert [name for name, _count in loaded] == list(imports.FILES)
+    assert all(count > 0 for _name, count in loaded)
+    assert not StoreAccount.objects.filter(external_id=None).exists()
+    # The scenarios' findings after the load are recorded through the services, as live ones.
+    assert Violation.objects.exclude(external_id=None).count() == dict(loaded)["violations"]
+    assert dict(loaded)["orders"] == DailyOrders.objects.count()

@@ -3,9 +3,9 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
+from django.db import DataError, IntegrityError
 
-from api.imports import import_history
+from api.imports import REPLAY_CHUNK, import_history
 
 
 class Command(BaseCommand):
@@ -13,15 +13,27 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("directory", type=Path)
+        parser.add_argument(
+            "--replay-chunk",
+            type=int,
+            default=REPLAY_CHUNK,
+            help=f"Store accounts replayed per transaction (default {REPLAY_CHUNK}).",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         directory = Path(str(options["directory"]))
         if not directory.is_dir():
             raise CommandError(f"{directory} is not a directory.")
-        if connection.vendor != "postgresql":
-            raise CommandError("import_history loads by COPY: it needs PostgreSQL (DATABASE_URL).")
+        if int(str(options["replay_chunk"])) < 1:
+            raise CommandError("--replay-chunk must be at least 1.")
         try:
-            run = import_history(directory, verbose=int(options["verbosity"]) > 0)
-        except ValueError as error:
-            raise CommandError(str(error)) from None
+            run = import_history(
+                directory,
+                verbose=int(options["verbosity"]) > 0,
+                replay_chunk=int(str(options["replay_chunk"])),
+            )
+        except (ValueError, DataError, IntegrityError) as error:
+            # A value its column cannot hold (COPY names the file and line on PostgreSQL), or
+            # one its table refuses (an unknown marketplace, a negative count).
+            raise CommandError(str(error).strip()) from None
         self.stdout.write(self.style.SUCCESS(f"Imported in {run.seconds}s: {run.counts}"))

@@ -21,6 +21,7 @@ from health.models import (
     EnforcementKind,
     EnforcementStatus,
     HealthState,
+    StatusCause,
     Violation,
 )
 from health.services.outbox import EmailDraft, queue_email, queue_emails
@@ -31,6 +32,7 @@ from health.services.protection.common import (
     queue_draft,
     set_plan,
 )
+from health.services.status import change_status
 
 # A deactivation the seller may appeal: one never appealed, or one whose appeal was rejected.
 APPEALABLE = (EnforcementStatus.DEACTIVATED, EnforcementStatus.REJECTED)
@@ -55,8 +57,9 @@ def deactivate_for_violation(
 
 
 def _deactivate(account: StoreAccount, enforcement: Enforcement) -> None:
-    StoreAccount.objects.filter(pk=account.pk).update(status=StoreStatus.DEACTIVATED)
-    account.status = StoreStatus.DEACTIVATED
+    change_status(
+        store_account=account, status=StoreStatus.DEACTIVATED, cause=StatusCause.DEACTIVATION
+    )
     queue_draft(_deactivated_email(account, enforcement))
 
 
@@ -156,7 +159,9 @@ def reinstate(*, enforcement: Enforcement, by: User, note: str) -> Enforcement:
         .exists()
     )
     if not still_deactivated:
-        StoreAccount.objects.filter(pk=account.pk).update(status=StoreStatus.NORMAL)
+        change_status(
+            store_account=account, status=StoreStatus.NORMAL, cause=StatusCause.REINSTATEMENT
+        )
     queue_email(
         kind=EmailKind.REINSTATED,
         key=f"reinstated:enforcement:{enforcement.pk}",
