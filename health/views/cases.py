@@ -9,12 +9,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from accounts.models import StoreAccount
-from health.forms import PlanOfActionForm
+from health.forms import PLAN_MAX_LENGTH, PLAN_MIN_LENGTH, PlanOfActionForm
 from health.models import AHACase, Enforcement
 from health.rating import AT_RISK_FROM
 from health.services import protection
 from health.services.protection.enforcement import APPEALABLE
 from health.views.common import back_to_dashboard, seller_view
+
+# The length each part of a plan of action takes, as the page says it.
+PLAN_LENGTHS = {"plan_min_length": PLAN_MIN_LENGTH, "plan_max_length": PLAN_MAX_LENGTH}
 
 
 def _own_case(store_account: StoreAccount, case_id: int) -> AHACase:
@@ -71,6 +74,7 @@ def plan_of_action(
         "subject": case,
         "is_appeal": False,
         "closed": not case.is_open,
+        **PLAN_LENGTHS,
     }
     return render(request, "health/plan_of_action.html", context)
 
@@ -110,6 +114,7 @@ def appeal(
         "is_appeal": True,
         "closed": not can_appeal,
         "at_risk_from": AT_RISK_FROM,
+        **PLAN_LENGTHS,
     }
     return render(request, "health/plan_of_action.html", context)
 

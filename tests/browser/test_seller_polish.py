@@ -146,6 +146,7 @@ def assert_polish_page(page) -> str:
     text = page.locator("body").inner_text()
     for name in ENGLISH_NAMES:
         assert name not in text, f"{name!r} on {page.url}"
+    assert not re.search(r"\bNone\b", text), f"an empty value shown as None on {page.url}"
     return text
 
 

@@ -426,3 +426,14 @@ def test_a_rejected_appeal_gives_its_time_in_the_stores_zone_named(polish_client
     banner = html[html.index('<section class="banner') : html.index("</section>")]
     assert "odrzucone:" in banner
     assert "(America/Los_Angeles)" in banner
+
+
+def test_plan_of_action_says_how_long_each_part_is_in_the_pages_numbers(
+    polish_client, polish_seller
+):
+    _seller, accounts = polish_seller
+    account = accounts["PL"]
+    case = open_case(account)
+    html = get(polish_client, "health:plan_of_action", account.pk, case.pk)
+    assert f"od 20 do 4{NBSP}000 znaków" in html
+    assert "None" not in html
