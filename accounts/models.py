@@ -78,6 +78,13 @@ MARKETPLACE_NAMES = (
     pgettext_lazy("marketplace", "Australia"),
     pgettext_lazy("marketplace", "Singapore"),
 )
+# The names that read differently inside a sentence ("your store account in the United States").
+MARKETPLACE_NAMES_IN_SENTENCE = {
+    "United States": pgettext_lazy("marketplace in a sentence", "the United States"),
+    "United Kingdom": pgettext_lazy("marketplace in a sentence", "the United Kingdom"),
+    "Netherlands": pgettext_lazy("marketplace in a sentence", "the Netherlands"),
+    "United Arab Emirates": pgettext_lazy("marketplace in a sentence", "the United Arab Emirates"),
+}
 
 
 class Marketplace(models.Model):
@@ -115,6 +122,14 @@ class Marketplace(models.Model):
     def display_name(self) -> str:
         """The store's country name in the active language ("Polska" in Polish)."""
         return pgettext(MARKETPLACE_NAME_CONTEXT, self.name) if self.name else self.code
+
+    @property
+    def name_in_sentence(self) -> str:
+        """The name as it reads inside a sentence in the active language ("in the United States";
+        the Polish texts put it after "sklep:", where it stays as it is)."""
+        if self.name in MARKETPLACE_NAMES_IN_SENTENCE:
+            return str(MARKETPLACE_NAMES_IN_SENTENCE[self.name])
+        return self.display_name
 
     @property
     def phone_region(self) -> str:

@@ -6,9 +6,9 @@ Templates live in templates/emails/<language>/<kind>.txt. The first line of each
 An email's `context` is JSON. Keys ending in `_at` hold ISO 8601 instants and are shown in the
 marketplace's local time with the zone named ("Thursday 26 November 2026, 14:00 (Europe/Warsaw)");
 keys ending in `_on` or `_day`, or named `day`, hold ISO dates and are shown as dates. Every
-template also gets `seller_name`, `marketplace_name`, `time_zone`, the rules' numbers
-(RULE_NUMBERS), for removals `reason_deactivates`, and `link`: the absolute address (SITE_URL)
-of the dashboard page the email is about.
+template also gets `seller_name`, `marketplace_name`, `marketplace_in_sentence` ("in the United
+States"), `time_zone`, the rules' numbers (RULE_NUMBERS), for removals `reason_deactivates`, and
+`link`: the absolute address (SITE_URL) of the dashboard page the email is about.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def render_email(email: OutboxEmail) -> tuple[str, str]:
             "reason_deactivates": _reason_deactivates(email.context.get("reason")),
             "seller_name": email.seller.name if email.seller_id else "",
             "marketplace_name": marketplace.display_name if marketplace else "",
+            "marketplace_in_sentence": marketplace.name_in_sentence if marketplace else "",
             "marketplace_code": marketplace.code if marketplace else "",
             "time_zone": str(zone),
             "link": email_link(email),

@@ -56,10 +56,8 @@ def seller_store_accounts(
     if request.user.seller_id is None:
         # Staff work in the admin; the seller pages show only a seller's own data.
         raise Http404
-    store_accounts = (
-        StoreAccount.objects.visible_to(request.user)
-        .select_related("marketplace", "seller", "seller__emergency_contact", "health")
-        .order_by("marketplace__name")
+    store_accounts = StoreAccount.objects.visible_to(request.user).select_related(
+        "marketplace", "seller", "seller__emergency_contact", "health"
     )
     if with_last_loss:
         # One subquery for both values: building and compiling each one costs more
@@ -73,7 +71,8 @@ def seller_store_accounts(
             .values(loss=JSONObject(reason="reason", day="day"))[:1]
         )
         store_accounts = store_accounts.annotate(last_loss=Subquery(last_loss))
-    return list(store_accounts)
+    # By the name the seller reads, in the page's language ("Niemcy" after "Francja" in Polish).
+    return sorted(store_accounts, key=lambda account: account.marketplace.display_name.casefold())
 
 
 def pick_store_account(store_accounts: list[StoreAccount], store_account_id: int) -> StoreAccount:

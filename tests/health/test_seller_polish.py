@@ -209,6 +209,63 @@ def test_every_polish_email_names_its_store_in_polish_and_grammatically(kind: st
     assert "Stany Zjednoczone" in text
 
 
+ENGLISH_EMAILS = [
+    kind
+    for kind in STORE_EMAILS
+    if "in {{ marketplace_in_sentence }}"
+    in " ".join(Path(settings.BASE_DIR, "templates/emails/en", f"{kind}.txt").read_text().split())
+]
+
+
+@pytest.mark.parametrize("kind", ENGLISH_EMAILS)
+def test_every_english_email_puts_the_article_before_a_country_that_takes_one(kind: str):
+    seller = make_seller(language="en")
+    store_account = make_store_account(seller=seller, marketplace="US")
+    email = OutboxEmail(
+        key=f"{kind}:x",
+        kind=kind,
+        seller=seller,
+        store_account=store_account,
+        language="en",
+        context=SAMPLE_CONTEXTS[kind],
+    )
+    subject, body = render_email(email)
+    text = " ".join(f"{subject}\n{body}".split())
+    assert "in the United States" in text
+    assert "in United States" not in text
+
+
+def test_english_emails_cover_every_store_email_that_names_where_the_store_is():
+    # Guards the parametrised test above against an empty list.
+    assert {"enrolled", "removed", "deactivated", "case_opened"} <= set(ENGLISH_EMAILS)
+
+
+def test_english_dashboard_names_the_country_as_a_sentence_does(client):
+    seller = make_seller(phone=PHONE)
+    us = make_store_account(seller=seller, marketplace="US")
+    de = make_store_account(seller=seller, marketplace="DE")
+    client.force_login(make_seller_user(seller=seller))
+    assert "Account Health in the United States" in get(client, "health:dashboard", us.pk)
+    assert "Account Health in Germany" in get(client, "health:dashboard", de.pk)
+    assert "Timeline of your store in the United States" in get(client, "health:timeline", us.pk)
+
+
+def test_stores_are_listed_by_the_name_the_seller_reads(client):
+    seller = make_seller(phone=PHONE, language=Language.POLISH)
+    uk = make_store_account(seller=seller, marketplace="UK")
+    make_store_account(seller=seller, marketplace="US")
+    user = make_seller_user(seller=seller)
+    user.language = Language.POLISH
+    user.save()
+    client.force_login(user)
+    html = get(client, "health:dashboard", uk.pk)
+    start = html.index('class="store-switcher"')
+    nav = html[start : html.index("</nav>", start)]
+    shown = re.findall(r'>([^<>]+) <span class="muted">', nav)
+    # In English United Kingdom comes first; in Polish Stany Zjednoczone before Wielka Brytania.
+    assert shown == ["Stany Zjednoczone", "Wielka Brytania"]
+
+
 # --- numbers -------------------------------------------------------------------------------
 
 
