@@ -79,7 +79,9 @@ class SpecialistAdmin(SpecialistActionsMixin, admin.ModelAdmin):
         context = {
             "seller_panel": panel,
             "action_links": self.action_links(request, obj),
-            "activity": self.activity(obj).select_related("actor")[:ACTIVITY_ROWS],
+            "activity": self.activity(obj).select_related("actor", "store_account__marketplace")[
+                :ACTIVITY_ROWS
+            ],
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, context)

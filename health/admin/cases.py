@@ -14,10 +14,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_times import zoned_html
 from accounts.models import Seller, User
 from health.admin.actions import SpecialistAction
 from health.admin.base import SpecialistAdmin
-from health.admin.display import local_time, time_left
+from health.admin.display import time_left
 from health.admin.filters import MarketplaceFilter
 from health.admin.forms import (
     ContactAttemptForm,
@@ -178,7 +179,9 @@ class ContactAttemptInline(admin.TabularInline):
     can_delete = False
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
-        return super().get_queryset(request).select_related("by")
+        return (
+            super().get_queryset(request).select_related("by", "case__store_account__marketplace")
+        )
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -274,9 +277,9 @@ class AHACaseAdmin(SpecialistAdmin):
         context = {"internal_notes": notes.select_related("by")[:50], **(extra_context or {})}
         return super().change_view(request, object_id, form_url, context)
 
-    @admin.display(description=_("Deadline (local time)"), ordering="deadline_at")
+    @admin.display(description=_("Deadline"), ordering="deadline_at")
     def deadline_local(self, case: AHACase) -> str:
-        return local_time(case.deadline_at, case.store_account.marketplace)
+        return zoned_html(case.deadline_at, case.store_account.marketplace)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         return super().changelist_view(
@@ -332,7 +335,7 @@ class ViolationAdmin(SpecialistAdmin):
         "deactivation_level",
         MarketplaceFilter,
     ]
-    list_select_related = ["store_account__seller"]
+    list_select_related = ["store_account__seller", "store_account__marketplace"]
     search_fields = ["store_account__seller__name"]
     specialist_actions = (
         SpecialistAction(
@@ -357,7 +360,7 @@ def reject(enforcement: Enforcement, data: dict[str, Any], by: User) -> None:
 class EnforcementAdmin(SpecialistAdmin):
     list_display = ["store_account", "kind", "status", "opened_at", "deadline_at", "decided_by"]
     list_filter = ["status", "kind", MarketplaceFilter]
-    list_select_related = ["store_account__seller", "decided_by"]
+    list_select_related = ["store_account__seller", "store_account__marketplace", "decided_by"]
     search_fields = ["store_account__seller__name"]
     specialist_actions = (
         SpecialistAction(
@@ -383,7 +386,7 @@ class EnforcementAdmin(SpecialistAdmin):
 class AuditEntryAdmin(SpecialistAdmin):
     list_display = ["at", "actor", "action", "store_account", "target", "reason"]
     list_filter = ["action", MarketplaceFilter]
-    list_select_related = ["actor", "store_account__seller"]
+    list_select_related = ["actor", "store_account__seller", "store_account__marketplace"]
     search_fields = ["target", "reason", "actor__username"]
     date_hierarchy = "at"
 

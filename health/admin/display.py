@@ -1,21 +1,11 @@
-"""How the back office shows times: in the marketplace's local time with the zone named, and
-durations as a specialist reads them ("2 d 3 h left", "overdue by 5 h")."""
+"""How the back office shows durations as a specialist reads them ("2 d 3 h left", "overdue by
+5 h"). Times themselves are written by accounts/admin_times.py, one helper for every page."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from django.utils.translation import gettext as _
-
-from accounts.models import Marketplace
-
-
-def local_time(at: dt.datetime | None, marketplace: Marketplace) -> str:
-    """'2025-03-02 14:00 CET (Europe/Warsaw)', or a dash."""
-    if at is None:
-        return "-"
-    local = at.astimezone(marketplace.zone)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({marketplace.time_zone})"
 
 
 def duration(delta: dt.timedelta) -> str:
