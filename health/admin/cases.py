@@ -27,6 +27,7 @@ from health.admin.forms import (
     ReasonForm,
     note_with_snippet,
 )
+from health.admin.words import action_words
 from health.models import (
     OPEN_CASE_STATUSES,
     AHACase,
@@ -281,11 +282,6 @@ class AHACaseAdmin(SpecialistAdmin):
     def deadline_local(self, case: AHACase) -> str:
         return zoned_html(case.deadline_at, case.store_account.marketplace)
 
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
-        return super().changelist_view(
-            request, {"now_utc": timezone.now(), **(extra_context or {})}
-        )
-
     @admin.display(description=_("Plan"), boolean=True)
     def plan(self, case: AHACase) -> bool:
         return case.plan_submitted_at is not None
@@ -356,10 +352,40 @@ def reject(enforcement: Enforcement, data: dict[str, Any], by: User) -> None:
     protection.reject_appeal(enforcement=enforcement, by=by, note=data["reason"])
 
 
+def appeals_waiting() -> models.Q:
+    """Deactivations the seller appealed with a plan of action, waiting for a specialist."""
+    return models.Q(status=EnforcementStatus.APPEALED)
+
+
+class EnforcementViewFilter(admin.SimpleListFilter):
+    """The view specialists decide appeals from: oldest appeal first."""
+
+    title = _("view")
+    parameter_name = "view"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("appeals", _("Appeals waiting"))]
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
+        if self.value() == "appeals":
+            return queryset.filter(appeals_waiting()).order_by(
+                F("plan_submitted_at").asc(nulls_last=True), "id"
+            )
+        return queryset
+
+
 @admin.register(Enforcement)
 class EnforcementAdmin(SpecialistAdmin):
-    list_display = ["store_account", "kind", "status", "opened_at", "deadline_at", "decided_by"]
-    list_filter = ["status", "kind", MarketplaceFilter]
+    list_display = [
+        "store_account",
+        "kind",
+        "status",
+        "opened_at",
+        "plan_submitted_at",
+        "deadline_at",
+        "decided_by",
+    ]
+    list_filter = [EnforcementViewFilter, "status", "kind", MarketplaceFilter]
     list_select_related = ["store_account__seller", "store_account__marketplace", "decided_by"]
     search_fields = ["store_account__seller__name"]
     specialist_actions = (
@@ -382,13 +408,33 @@ class EnforcementAdmin(SpecialistAdmin):
     )
 
 
+class ActionFilter(admin.SimpleListFilter):
+    """The actions recorded in the user's stores, in words."""
+
+    title = _("action")
+    parameter_name = "action"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        codes = model_admin.get_queryset(request).order_by().values_list("action", flat=True)
+        return sorted(((code, action_words(code)) for code in set(codes)), key=lambda c: c[1])
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(SpecialistAdmin):
-    list_display = ["at", "actor", "action", "store_account", "target", "reason"]
-    list_filter = ["action", MarketplaceFilter]
+    list_display = ["at", "actor", "what", "store_account", "target", "reason"]
+    list_filter = [ActionFilter, MarketplaceFilter]
     list_select_related = ["actor", "store_account__seller", "store_account__marketplace"]
     search_fields = ["target", "reason", "actor__username"]
     date_hierarchy = "at"
+    fields = ["at", "actor", "api_client", "what", "store_account", "target", "reason", "details"]
+    readonly_fields = fields
+
+    @admin.display(description=_("What"), ordering="action")
+    def what(self, entry: AuditEntry) -> str:
+        return action_words(entry.action)
 
 
 @admin.register(TextSnippet)

@@ -21,6 +21,7 @@ from health.admin.actions import SpecialistAction
 from health.admin.base import SpecialistAdmin
 from health.admin.display import duration
 from health.admin.filters import StoreMarketplaceFilter
+from health.admin.words import night_counts
 from health.emails import render_email
 from health.models import DayCloseRun, EmailStatus, OutboxEmail
 from health.services import outbox
@@ -155,9 +156,21 @@ class DayCloseRunAdmin(SpecialistAdmin):
         "started_at",
         "took",
         "chunks",
-        "counts",
+        "counts_in_words",
         "error_summary",
     ]
+    fields = [
+        "marketplace",
+        "day",
+        "status",
+        "started_at",
+        "finished_at",
+        "took",
+        "chunks",
+        "counts_in_words",
+        "error",
+    ]
+    readonly_fields = fields
     list_filter = ["status", StoreMarketplaceFilter]
     list_select_related = ["marketplace"]
     date_hierarchy = "day"
@@ -173,6 +186,10 @@ class DayCloseRunAdmin(SpecialistAdmin):
     @admin.display(description=_("Chunks done"))
     def chunks(self, run: DayCloseRun) -> str:
         return f"{run.chunks_done} / {run.chunks_total}"
+
+    @admin.display(description=_("What the night did"))
+    def counts_in_words(self, run: DayCloseRun) -> str:
+        return night_counts(run.counts)
 
     @admin.display(description=_("Error"))
     def error_summary(self, run: DayCloseRun) -> str:
