@@ -58,7 +58,7 @@ def zoned_html(at: dt.datetime | None, marketplace: Marketplace | None = None) -
         return format_html('<time datetime="{}">{}</time>', iso, utc_part(at))
     local = at.astimezone(marketplace.zone)
     return format_html(
-        '<time datetime="{}">{} <span class="utc">{}</span></time>',
+        '<time datetime="{}">{}<span class="utc"><span class="sep">, </span>{}</span></time>',
         iso,
         local_part(at, marketplace),
         utc_part(at, beside=local),

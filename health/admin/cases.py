@@ -299,8 +299,9 @@ class AHACaseAdmin(SpecialistAdmin):
         remaining = case.deadline_at - now
         # Colour is never the only signal: the mark also says it in words.
         if remaining < dt.timedelta(0):
-            mark, label = "due-overdue", _("overdue")
-        elif remaining < BREACHING_WITHIN:
+            # "overdue by 2 h" says it already.
+            return format_html('<span class="due due-overdue">{}</span>', text)
+        if remaining < BREACHING_WITHIN:
             mark, label = "due-4h", _("under 4 h")
         elif remaining < SOON:
             mark, label = "due-24h", _("under 24 h")
