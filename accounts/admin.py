@@ -69,7 +69,8 @@ class SellerUserInline(admin.TabularInline):
     fields = ["username", "email", "language", "is_active", "last_login"]
     readonly_fields = ["username", "last_login"]
     show_change_link = True
-    verbose_name = "team member"
+    verbose_name = _("team member")
+    verbose_name_plural = _("team members")
 
 
 @admin.register(Seller)
@@ -97,7 +98,7 @@ class UserAdmin(DjangoUserAdmin):
     raw_id_fields = ["seller"]
     fieldsets = [
         *DjangoUserAdmin.fieldsets,
-        ("Account health", {"fields": ["seller", "language", "marketplaces"]}),
+        (_("Account health"), {"fields": ["seller", "language", "marketplaces"]}),
     ]
     filter_horizontal = ["groups", "user_permissions", "marketplaces"]
 
