@@ -101,7 +101,7 @@ class Marketplace(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.code})"
+        return f"{self.display_name} ({self.code})"
 
     def save(self, *args: object, **kwargs: object) -> None:
         # Every day close and local time depends on the zone: none is stored that does not exist,
@@ -269,7 +269,10 @@ class StoreAccount(models.Model):
         indexes = [models.Index(fields=["marketplace", "id"], name="store_by_market")]
 
     def __str__(self) -> str:
-        return f"{self.seller} in {self.marketplace_id}"
+        return _("%(seller)s in %(marketplace)s") % {
+            "seller": self.seller,
+            "marketplace": self.marketplace_id,
+        }
 
     @property
     def is_professional(self) -> bool:

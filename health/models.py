@@ -170,7 +170,11 @@ class Violation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_category_display()} ({self.severity}) on {self.store_account}"
+        return _("%(category)s (%(severity)s) on %(store)s") % {
+            "category": self.get_category_display(),
+            "severity": self.get_severity_display(),
+            "store": self.store_account,
+        }
 
     @property
     def is_open(self) -> bool:
@@ -555,7 +559,7 @@ class AHACase(PlanOfAction):
         ]
 
     def __str__(self) -> str:
-        return f"AHA case #{self.pk} on {self.store_account}"
+        return _("AHA case #%(id)s on %(store)s") % {"id": self.pk, "store": self.store_account}
 
     @property
     def is_open(self) -> bool:
@@ -692,7 +696,10 @@ class Enforcement(PlanOfAction):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} on {self.store_account}"
+        return _("%(kind)s on %(store)s") % {
+            "kind": self.get_kind_display(),
+            "store": self.store_account,
+        }
 
 
 class AppealStatus(models.TextChoices):
@@ -753,7 +760,10 @@ class Appeal(PlanOfAction):
         ]
 
     def __str__(self) -> str:
-        return f"Appeal #{self.pk} of {self.enforcement}"
+        return _("Appeal #%(id)s of %(enforcement)s") % {
+            "id": self.pk,
+            "enforcement": self.enforcement,
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -891,7 +901,7 @@ class CallbackRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Callback #{self.pk} for {self.seller}"
+        return _("Callback #%(id)s for %(seller)s") % {"id": self.pk, "seller": self.seller}
 
 
 # ---------------------------------------------------------------------------------------------
