@@ -68,7 +68,7 @@ class CallbackRequestAdmin(SpecialistAdmin):
         "__str__",
         "urgent_case",
         "status",
-        "phone",
+        "dial",
         "topic",
         "created_at",
         "wait",
@@ -183,6 +183,12 @@ class CallbackRequestAdmin(SpecialistAdmin):
     @admin.display(description=_("Open AHA case"), boolean=True, ordering="-urgent")
     def urgent_case(self, callback: CallbackRequest) -> bool:
         return callback.urgent
+
+    @admin.display(description=_("Phone"), ordering="phone")
+    def dial(self, callback: CallbackRequest) -> str:
+        return format_html(
+            '<a class="tel-link" href="tel:{}">{}</a>', callback.phone, callback.phone
+        )
 
     @admin.display(description=_("Wait"))
     def wait(self, callback: CallbackRequest) -> str:

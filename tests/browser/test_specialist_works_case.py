@@ -161,6 +161,12 @@ def test_a_specialist_works_a_breaching_case_and_the_queue_refreshes_itself(
             )
             admin.fill("textarea[name=note]", "Seller will send the plan tonight.")
             assert fits_the_window(admin)
+            # The action page keeps the admin's form styles (forms.css: the submit row's box).
+            submit_row = admin.evaluate(
+                "(({display, borderTopStyle}) => display + ' ' + borderTopStyle)("
+                "getComputedStyle(document.querySelector('.submit-row')))"
+            )
+            assert submit_row == "flex solid", submit_row
             admin.locator("input[name=apply]").click()
             expect(admin.locator(".messagelist")).to_contain_text("Record a contact attempt: done")
 
