@@ -3,9 +3,13 @@ reads the queues, their columns, filters and counts, the case page and the audit
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from health.models import AHACase
 from health.services import assignment
 from tests.health.test_admin import change_url, changelist, client_for, make_specialist, open_case
 
@@ -36,10 +40,12 @@ def test_the_index_and_its_queue_counts_read_in_polish() -> None:
 
 
 def test_the_case_queue_reads_in_polish_columns_filters_and_views() -> None:
-    open_case()
+    case = open_case()
+    AHACase.objects.filter(pk=case.pk).update(deadline_at=timezone.now() + dt.timedelta(hours=20))
     html = client_for(polish_specialist()).get(changelist("health_ahacase")).content.decode()
     for text in ["Sprawy AHA", "Termin", "Pozostały czas", "Przypisano do", "widok", "Moje"]:
         assert text in html, text
+    assert "poniżej 24 h: zostało 19 godz." in html
     assert "Deadline" not in html and "Time left" not in html
 
 
