@@ -21,6 +21,7 @@ from health.models import (
     ContactAttempt,
     DayCloseRun,
     Enforcement,
+    OutboxEmail,
     RunStatus,
     Severity,
     SnippetKind,
@@ -111,6 +112,15 @@ def fits_the_window(page) -> bool:
     )
 
 
+def has_the_admins_form_styles(page) -> bool:
+    """The action page extends the admin's templates: forms.css gives its submit row a box."""
+    style = page.evaluate(
+        "(({display, borderTopStyle}) => display + ' ' + borderTopStyle)("
+        "getComputedStyle(document.querySelector('.submit-row')))"
+    )
+    return style == "flex solid"
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_a_specialist_works_a_breaching_case_and_the_queue_refreshes_itself(
@@ -161,12 +171,7 @@ def test_a_specialist_works_a_breaching_case_and_the_queue_refreshes_itself(
             )
             admin.fill("textarea[name=note]", "Seller will send the plan tonight.")
             assert fits_the_window(admin)
-            # The action page keeps the admin's form styles (forms.css: the submit row's box).
-            submit_row = admin.evaluate(
-                "(({display, borderTopStyle}) => display + ' ' + borderTopStyle)("
-                "getComputedStyle(document.querySelector('.submit-row')))"
-            )
-            assert submit_row == "flex solid", submit_row
+            assert has_the_admins_form_styles(admin)
             admin.locator("input[name=apply]").click()
             expect(admin.locator(".messagelist")).to_contain_text("Record a contact attempt: done")
 
@@ -201,6 +206,20 @@ def test_a_specialist_works_a_breaching_case_and_the_queue_refreshes_itself(
                 admin.goto(url + reverse(f"admin:{model}_changelist") + every)
                 assert admin.locator("#result_list tbody tr").count() > 0, model
                 assert fits_the_window(admin), model
+
+            # An email as the seller received it, and another action page, fit and keep styles.
+            email = OutboxEmail.objects.filter(store_account=case.store_account).first()
+            admin.goto(url + reverse("admin:health_outboxemail_change", args=[email.pk]))
+            expect(admin.locator("#email-as-received .email-body")).to_contain_text("AHA case")
+            assert fits_the_window(admin)
+            admin.screenshot(path=str(SCREENSHOTS / "back-office-email.png"))
+            act = reverse(
+                "admin:accounts_storeaccount_act", args=[case.store_account.pk, "record_violation"]
+            )
+            admin.goto(url + act)
+            expect(admin.locator("#action-preview")).to_contain_text("is protected")
+            assert fits_the_window(admin)
+            assert has_the_admins_form_styles(admin)
 
             # The same case page in Polish, by the specialist's language.
             specialist.language = "pl"
