@@ -27,7 +27,7 @@ from health.admin.forms import (
     ReasonForm,
     note_with_snippet,
 )
-from health.admin.words import action_words
+from health.admin.words import action_words, target_words
 from health.models import (
     OPEN_CASE_STATUSES,
     AHACase,
@@ -425,17 +425,21 @@ class ActionFilter(admin.SimpleListFilter):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(SpecialistAdmin):
-    list_display = ["at", "actor", "what", "store_account", "target", "reason"]
+    list_display = ["at", "actor", "what", "store_account", "on", "reason"]
     list_filter = [ActionFilter, MarketplaceFilter]
     list_select_related = ["actor", "store_account__seller", "store_account__marketplace"]
     search_fields = ["target", "reason", "actor__username"]
     date_hierarchy = "at"
-    fields = ["at", "actor", "api_client", "what", "store_account", "target", "reason", "details"]
+    fields = ["at", "actor", "api_client", "what", "store_account", "on", "reason", "details"]
     readonly_fields = fields
 
     @admin.display(description=_("What"), ordering="action")
     def what(self, entry: AuditEntry) -> str:
         return action_words(entry.action)
+
+    @admin.display(description=_("On"), ordering="target")
+    def on(self, entry: AuditEntry) -> str:
+        return target_words(entry.target)
 
 
 @admin.register(TextSnippet)

@@ -120,6 +120,8 @@ class OutboxEmailAdmin(SpecialistAdmin):
         if email is not None:
             rendered = as_received(email)
             context = {
+                # The page names the email by its subject, not its key.
+                "subtitle": rendered[0] if rendered else email.get_kind_display(),
                 "received": rendered,
                 "received_language": dict(settings.LANGUAGES).get(email.language, email.language),
                 "technical_details": technical_details(email),

@@ -4,8 +4,10 @@ closed, 3 enrolled in AHA"), in the staff member's language."""
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.utils.formats import number_format
 from django.utils.functional import Promise
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -65,6 +67,35 @@ def action_words(action: str) -> str:
     if known is not None:
         return str(known)
     return action.replace("_", " ").capitalize()
+
+
+# What an audit entry is about ("case:12"), as health.admin.base.TARGET_NAMES and the services
+# write it.
+TARGET_WORDS: dict[str, Promise] = {
+    "case": gettext_lazy("AHA case #%(id)s"),
+    "callback": gettext_lazy("Callback request #%(id)s"),
+    "email": gettext_lazy("Email #%(id)s"),
+    "store_account": gettext_lazy("Store account #%(id)s"),
+    "violation": gettext_lazy("Violation #%(id)s"),
+    "enforcement": gettext_lazy("Enforcement #%(id)s"),
+    "seller": gettext_lazy("Seller #%(id)s"),
+    "user": gettext_lazy("User #%(id)s"),
+}
+
+
+def target_words(target: str) -> str:
+    """'case:12' as 'AHA case #12'; an admin edit's 'accounts.seller:3' by the model's name."""
+    kind, _sep, pk = target.rpartition(":")
+    if not kind:
+        return target
+    if kind in TARGET_WORDS:
+        return TARGET_WORDS[kind] % {"id": pk}
+    app_label, _dot, model_name = kind.partition(".")
+    try:
+        model = apps.get_model(app_label, model_name)
+    except (LookupError, ValueError):
+        return target
+    return f"{capfirst(model._meta.verbose_name)} #{pk}"
 
 
 def _count(name: str, n: int) -> str:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from health.admin import scope
 from health.admin.cases import appeals_waiting, breaching, plan_to_review
 from health.admin.scope import limited_to
-from health.admin.words import action_words
+from health.admin.words import action_words, target_words
 from health.models import AHACase, CallbackRequest, Enforcement
 from health.services.pipeline import StaleMarketplace, stale_marketplaces
 
@@ -23,6 +23,12 @@ register = template.Library()
 def action_in_words(action: str) -> str:
     """An audit entry's action in words (health.admin.words)."""
     return action_words(action)
+
+
+@register.filter(name="target_words")
+def target_in_words(target: str) -> str:
+    """What an audit entry is about, in words: 'AHA case #12' (health.admin.words)."""
+    return target_words(target)
 
 
 @register.simple_tag(takes_context=True)

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from accounts.models import Marketplace
-from health.admin.words import action_words, night_counts
+from health.admin.words import action_words, night_counts, target_words
 from health.models import AuditEntry, DayCloseRun, RunStatus
 from tests.builders import make_seller, make_store_account
 from tests.health.test_admin import (
@@ -32,6 +32,7 @@ def test_a_removal_reads_as_what_happened_in_the_audit_list_and_its_filter() -> 
     page = client.get(changelist("health_auditentry")).content.decode()
     assert "Removed from AHA: barred by a specialist (R6)" in page
     assert ">remove_r6<" not in page
+    assert f"Store account #{account.pk}" in page and f">store_account:{account.pk}<" not in page
     # The filter offers the action in words and still finds it.
     filtered = client.get(changelist("health_auditentry") + "?action=remove_r6")
     assert [e.action for e in filtered.context["cl"].queryset] == ["remove_r6"]
@@ -41,6 +42,9 @@ def test_every_recorded_action_has_words_and_an_unknown_one_still_reads() -> Non
     assert action_words("callback_no_answer") == "Called the seller back: no answer"
     assert action_words("api:daily_orders") == "Through the API: Sent daily orders"
     assert action_words("some_new_thing") == "Some new thing"
+    assert target_words("case:12") == "AHA case #12"
+    assert target_words("accounts.seller:3") == "Seller #3"
+    assert target_words("") == ""
 
 
 def test_a_nights_counts_read_as_a_sentence_on_the_runs_list() -> None:
