@@ -2,15 +2,43 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp import admin as otp_totp_admin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import EmergencyContact, Marketplace, Seller, StoreAccount, User
 
 
+class HasStoresFilter(admin.SimpleListFilter):
+    """Marketplaces without a store account are hidden until asked for (most have none)."""
+
+    title = _("store accounts")
+    parameter_name = "stores"
+
+    def lookups(self, request, model_admin) -> list:
+        return [("yes", _("With store accounts")), ("all", _("All marketplaces"))]
+
+    def value(self) -> str:
+        return super().value() or "yes"
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == "all":
+            return queryset
+        return queryset.filter(Exists(StoreAccount.objects.filter(marketplace=OuterRef("pk"))))
+
+
 @admin.register(Marketplace)
 class MarketplaceAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "time_zone", "language", "currency", "aha_available_from"]
+    list_filter = [HasStoresFilter]
     search_fields = ["code", "name"]
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -41,7 +69,8 @@ class SellerUserInline(admin.TabularInline):
     fields = ["username", "email", "language", "is_active", "last_login"]
     readonly_fields = ["username", "last_login"]
     show_change_link = True
-    verbose_name = "team member"
+    verbose_name = _("team member")
+    verbose_name_plural = _("team members")
 
 
 @admin.register(Seller)
@@ -69,7 +98,7 @@ class UserAdmin(DjangoUserAdmin):
     raw_id_fields = ["seller"]
     fieldsets = [
         *DjangoUserAdmin.fieldsets,
-        ("Account health", {"fields": ["seller", "language", "marketplaces"]}),
+        (_("Account health"), {"fields": ["seller", "language", "marketplaces"]}),
     ]
     filter_horizontal = ["groups", "user_permissions", "marketplaces"]
 

@@ -90,23 +90,25 @@ MARKETPLACE_NAMES_IN_SENTENCE = {
 class Marketplace(models.Model):
     """A country store, with its own time zone: its days close at its local midnight."""
 
-    code = models.CharField(max_length=2, primary_key=True)
-    name = models.CharField(max_length=60)
+    code = models.CharField(max_length=2, primary_key=True, verbose_name=_("code"))
+    name = models.CharField(max_length=60, verbose_name=_("name"))
     time_zone = models.CharField(
         _("time zone"),
         max_length=40,
         validators=[validate_time_zone],
         help_text=_("An IANA time zone name, e.g. Europe/Warsaw."),
     )
-    language = models.CharField(max_length=5)
-    currency = models.CharField(max_length=3)
-    aha_available_from = models.DateField()
+    language = models.CharField(max_length=5, verbose_name=_("language"))
+    currency = models.CharField(max_length=3, verbose_name=_("currency"))
+    aha_available_from = models.DateField(verbose_name=_("AHA available from"))
 
     class Meta:
+        verbose_name = _("marketplace")
+        verbose_name_plural = _("marketplaces")
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.code})"
+        return f"{self.display_name} ({self.code})"
 
     def save(self, *args: object, **kwargs: object) -> None:
         # Every day close and local time depends on the zone: none is stored that does not exist,
@@ -144,14 +146,22 @@ class Marketplace(models.Model):
 class Seller(models.Model):
     """A business; its team members are users, its store accounts are per marketplace."""
 
-    name = models.CharField(max_length=200)
-    email = models.EmailField(help_text=_("Where account health emails go."))
-    language = models.CharField(max_length=5, choices=Language.choices, default=Language.ENGLISH)
-    created_at = models.DateTimeField(default=timezone.now)
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    email = models.EmailField(
+        help_text=_("Where account health emails go."), verbose_name=_("email")
+    )
+    language = models.CharField(
+        max_length=5, choices=Language.choices, default=Language.ENGLISH, verbose_name=_("language")
+    )
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
     # The upstream system's own id (the API's upsert key); empty for rows made here.
-    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    external_id = models.CharField(
+        max_length=100, null=True, blank=True, unique=True, verbose_name=_("external ID")
+    )
 
     class Meta:
+        verbose_name = _("seller")
+        verbose_name_plural = _("sellers")
         ordering = ["name", "id"]
 
     def __str__(self) -> str:
@@ -167,17 +177,27 @@ class User(AbstractUser):
     """A person who signs in: a seller's team member, or staff (a specialist or an operator)."""
 
     seller = models.ForeignKey(
-        Seller, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+        Seller,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+        verbose_name=_("seller"),
     )
-    language = models.CharField(max_length=5, choices=Language.choices, default=Language.ENGLISH)
+    language = models.CharField(
+        max_length=5, choices=Language.choices, default=Language.ENGLISH, verbose_name=_("language")
+    )
     marketplaces = models.ManyToManyField(
         Marketplace,
         blank=True,
         related_name="specialists",
         help_text=_("Limit a specialist to these stores. Empty means every store."),
+        verbose_name=_("marketplaces"),
     )
     # The upstream system's own id (the API's upsert key); empty for rows made here.
-    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    external_id = models.CharField(
+        max_length=100, null=True, blank=True, unique=True, verbose_name=_("external ID")
+    )
 
     class Meta:
         constraints = [
@@ -228,21 +248,35 @@ class StoreAccountQuerySet(models.QuerySet["StoreAccount"]):
 class StoreAccount(models.Model):
     """A seller in one marketplace. AHR, eligibility and enrollment are all per store account."""
 
-    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="store_accounts")
-    marketplace = models.ForeignKey(Marketplace, on_delete=models.PROTECT, related_name="+")
+    seller = models.ForeignKey(
+        Seller, on_delete=models.PROTECT, related_name="store_accounts", verbose_name=_("seller")
+    )
+    marketplace = models.ForeignKey(
+        Marketplace, on_delete=models.PROTECT, related_name="+", verbose_name=_("marketplace")
+    )
     plan = models.CharField(
-        max_length=3, choices=SellingPlan.choices, default=SellingPlan.PROFESSIONAL
+        max_length=3,
+        choices=SellingPlan.choices,
+        default=SellingPlan.PROFESSIONAL,
+        verbose_name=_("plan"),
     )
     status = models.CharField(
-        max_length=11, choices=StoreStatus.choices, default=StoreStatus.NORMAL
+        max_length=11,
+        choices=StoreStatus.choices,
+        default=StoreStatus.NORMAL,
+        verbose_name=_("status"),
     )
-    opened_on = models.DateField()
+    opened_on = models.DateField(verbose_name=_("opened on"))
     # The upstream system's own id (the API's upsert key); empty for rows made here.
-    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    external_id = models.CharField(
+        max_length=100, null=True, blank=True, unique=True, verbose_name=_("external ID")
+    )
 
     objects = StoreAccountQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("store account")
+        verbose_name_plural = _("store accounts")
         ordering = ["seller_id", "marketplace_id"]
         constraints = [
             models.UniqueConstraint(fields=["seller", "marketplace"], name="one_store_per_market")
@@ -250,7 +284,10 @@ class StoreAccount(models.Model):
         indexes = [models.Index(fields=["marketplace", "id"], name="store_by_market")]
 
     def __str__(self) -> str:
-        return f"{self.seller} in {self.marketplace_id}"
+        return _("%(seller)s in %(marketplace)s") % {
+            "seller": self.seller,
+            "marketplace": self.marketplace_id,
+        }
 
     @property
     def is_professional(self) -> bool:
@@ -261,17 +298,28 @@ class EmergencyContact(models.Model):
     """The phone number specialists call when a store account is in danger."""
 
     seller = models.OneToOneField(
-        Seller, on_delete=models.CASCADE, related_name="emergency_contact"
+        Seller, on_delete=models.CASCADE, related_name="emergency_contact", verbose_name=_("seller")
     )
     phone = PhoneNumberField(_("emergency contact phone number"), validators=[validate_dialable])
     # `is_valid` judged once when the number is saved, so the nightly close of a million store
     # accounts reads a column instead of parsing every number; None (rows written in bulk,
     # bypassing save) means not judged yet, and readers judge the number themselves.
-    is_dialable = models.BooleanField(null=True, blank=True, editable=False)
-    updated_at = models.DateTimeField(default=timezone.now)
-    updated_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    is_dialable = models.BooleanField(
+        null=True, blank=True, editable=False, verbose_name=_("is dialable")
     )
+    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
+    updated_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("updated by"),
+    )
+
+    class Meta:
+        verbose_name = _("emergency contact")
+        verbose_name_plural = _("emergency contacts")
 
     def __str__(self) -> str:
         return str(self.phone)

@@ -27,6 +27,14 @@ def second_factor_url(request: HttpRequest) -> str:
     return f"{reverse('accounts:verify_two_factor')}?{urlencode({'next': next_url})}"
 
 
+def with_mixins(base: type, *mixins: type) -> type:
+    """`base` with the mixins it lacks in front of it (the same class when it has them all)."""
+    missing = tuple(mixin for mixin in mixins if not issubclass(base, mixin))
+    if not missing:
+        return base
+    return type(base.__name__, (*missing, base), {"__module__": base.__module__})
+
+
 class StaffAdminSite(AdminSite):
     """The default admin site, open only to active staff whose session is OTP-verified."""
 
@@ -34,14 +42,15 @@ class StaffAdminSite(AdminSite):
         return super().has_permission(request) and is_verified(request)
 
     def register(self, model_or_iterable, admin_class=None, **options) -> None:
-        # Every ModelAdmin records its edits in the audit trail (accounts/admin_audit.py).
+        # Every ModelAdmin records its edits in the audit trail (accounts/admin_audit.py), and
+        # every time it shows, its inlines' too, names its zone (accounts/admin_times.py).
         from django.contrib.admin import ModelAdmin
 
         from accounts.admin_audit import AuditedAdminMixin
+        from accounts.admin_times import ZonedTimesMixin
 
-        base = admin_class or ModelAdmin
-        if not issubclass(base, AuditedAdminMixin):
-            base = type(base.__name__, (AuditedAdminMixin, base), {"__module__": base.__module__})
+        base = with_mixins(admin_class or ModelAdmin, AuditedAdminMixin, ZonedTimesMixin)
+        base.inlines = [with_mixins(inline, ZonedTimesMixin) for inline in base.inlines]
         super().register(model_or_iterable, base, **options)
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:

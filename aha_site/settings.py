@@ -222,6 +222,10 @@ AXES_SENSITIVE_PARAMETERS: list[str] = []
 # Staff second factor: the name authenticator apps show for the account.
 OTP_TOTP_ISSUER = "Account Health Assurance"
 
+# The back office's queues refresh themselves this often (htmx polling); not a deploy choice,
+# so no environment variable: a browser test shortens it to see a refresh without waiting.
+QUEUE_REFRESH_SECONDS = 15
+
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("pl", _("Polish"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]

@@ -1,13 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from aha_site import views
 from aha_site.observability import views as observability
 from api.api import api
 
+# "Account Health Assurance" is the programme's name and stays in English (glossary).
 admin.site.site_header = "Account Health Assurance"
-admin.site.site_title = "AHA back office"
-admin.site.index_title = "Specialist workplace"
+admin.site.site_title = _("AHA back office")
+admin.site.index_title = _("Specialist workplace")
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),

@@ -22,20 +22,27 @@ class ApiClientQuerySet(models.QuerySet["ApiClient"]):
 class ApiClient(models.Model):
     """An upstream system with a bearer token; only the token's SHA-256 is stored."""
 
-    name = models.CharField(max_length=100, unique=True)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
+    token_hash = models.CharField(
+        max_length=64, unique=True, editable=False, verbose_name=_("token hash")
+    )
     # The first characters of the token, so an operator can tell tokens apart in the admin.
-    token_prefix = models.CharField(max_length=12, editable=False)
-    scopes = models.JSONField(default=list)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    token_prefix = models.CharField(max_length=12, editable=False, verbose_name=_("token prefix"))
+    scopes = models.JSONField(default=list, verbose_name=_("scopes"))
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
+    last_used_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("last used at")
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
 
     objects = ApiClientQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("API client")
+        verbose_name_plural = _("API clients")
         ordering = ["name"]
-        verbose_name = "API client"
 
     def __str__(self) -> str:
         return self.name
@@ -51,15 +58,17 @@ class ApiClient(models.Model):
 class ImportRun(models.Model):
     """One run of `manage.py import_history`: what it loaded and replayed, and how long it took."""
 
-    directory = models.CharField(max_length=500)
-    status = models.CharField(max_length=10, default="running")
-    stage = models.CharField(max_length=40, blank=True)
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    counts = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
+    directory = models.CharField(max_length=500, verbose_name=_("directory"))
+    status = models.CharField(max_length=10, default="running", verbose_name=_("status"))
+    stage = models.CharField(max_length=40, blank=True, verbose_name=_("stage"))
+    started_at = models.DateTimeField(default=timezone.now, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    counts = models.JSONField(default=dict, blank=True, verbose_name=_("counts"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
 
     class Meta:
+        verbose_name = _("import run")
+        verbose_name_plural = _("import runs")
         ordering = ["-started_at"]
 
     def __str__(self) -> str:

@@ -91,28 +91,50 @@ class Violation(models.Model):
     """A policy compliance finding. Its points count for 180 days or until resolved."""
 
     store_account = models.ForeignKey(
-        StoreAccount, on_delete=models.CASCADE, related_name="violations"
+        StoreAccount,
+        on_delete=models.CASCADE,
+        related_name="violations",
+        verbose_name=_("store account"),
     )
-    category = models.CharField(max_length=20, choices=ViolationCategory.choices)
-    severity = models.CharField(max_length=8, choices=Severity.choices)
+    category = models.CharField(
+        max_length=20, choices=ViolationCategory.choices, verbose_name=_("category")
+    )
+    severity = models.CharField(max_length=8, choices=Severity.choices, verbose_name=_("severity"))
     scope = models.CharField(
-        max_length=7, choices=ViolationScope.choices, default=ViolationScope.STORE
+        max_length=7,
+        choices=ViolationScope.choices,
+        default=ViolationScope.STORE,
+        verbose_name=_("scope"),
     )
-    deactivation_level = models.BooleanField(default=False)
+    deactivation_level = models.BooleanField(default=False, verbose_name=_("deactivation level"))
     repeat = models.BooleanField(
-        default=False, help_text=_("Another violation of its category in the 180 days before it.")
+        default=False,
+        help_text=_("Another violation of its category in the 180 days before it."),
+        verbose_name=_("repeat"),
     )
-    description = models.TextField(blank=True, max_length=2000)
-    detected_at = models.DateTimeField(default=timezone.now)
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    description = models.TextField(blank=True, max_length=2000, verbose_name=_("description"))
+    detected_at = models.DateTimeField(default=timezone.now, verbose_name=_("detected at"))
+    resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
     recorded_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        USER,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("recorded by"),
     )
     resolved_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        USER,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("resolved by"),
     )
     # The upstream system's own id (the API's upsert key), and what it points the seller at.
-    external_id = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    external_id = models.CharField(
+        max_length=100, null=True, blank=True, unique=True, verbose_name=_("external ID")
+    )
     # Defaults in the database too: bulk loads that name only the older columns still work.
     reference = models.CharField(
         max_length=100,
@@ -120,14 +142,22 @@ class Violation(models.Model):
         default="",
         db_default="",
         help_text=_("The listing, ASIN or order id concerned."),
+        verbose_name=_("reference"),
     )
     policy_link = models.URLField(
-        max_length=500, blank=True, default="", db_default="", help_text=_("The policy it breaks.")
+        max_length=500,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=_("The policy it breaks."),
+        verbose_name=_("policy link"),
     )
 
     objects = ViolationQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("violation")
+        verbose_name_plural = _("violations")
         ordering = ["-detected_at"]
         indexes = [
             models.Index(fields=["store_account", "detected_at"], name="violation_recent"),
@@ -140,7 +170,11 @@ class Violation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_category_display()} ({self.severity}) on {self.store_account}"
+        return _("%(category)s (%(severity)s) on %(store)s") % {
+            "category": self.get_category_display(),
+            "severity": self.get_severity_display(),
+            "store": self.store_account,
+        }
 
     @property
     def is_open(self) -> bool:
@@ -195,26 +229,46 @@ class HealthState(models.Model):
     whatever the length of the stored history (see health/eligibility.py RatingWindow)."""
 
     store_account = models.OneToOneField(
-        StoreAccount, primary_key=True, on_delete=models.CASCADE, related_name="health"
+        StoreAccount,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="health",
+        verbose_name=_("store account"),
     )
-    last_closed_day = models.DateField(null=True, blank=True)
-    ahr = models.PositiveSmallIntegerField(null=True, blank=True)
-    orders_in_window = models.PositiveIntegerField(default=0)
-    days_on_record = models.PositiveSmallIntegerField(default=0)
-    below_mask = models.BinaryField(default=b"", help_text=_("Days below 250, one bit a day."))
+    last_closed_day = models.DateField(null=True, blank=True, verbose_name=_("last closed day"))
+    ahr = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("AHR"))
+    orders_in_window = models.PositiveIntegerField(default=0, verbose_name=_("orders in window"))
+    days_on_record = models.PositiveSmallIntegerField(default=0, verbose_name=_("days on record"))
+    below_mask = models.BinaryField(
+        default=b"", help_text=_("Days below 250, one bit a day."), verbose_name=_("below mask")
+    )
     status = models.CharField(
-        max_length=12, choices=EligibilityStatus.choices, default=EligibilityStatus.NEW
+        max_length=12,
+        choices=EligibilityStatus.choices,
+        default=EligibilityStatus.NEW,
+        verbose_name=_("status"),
     )
-    failing = models.CharField(max_length=20, blank=True, help_text=_("Failing criteria, E1-E6."))
-    first_qualifying_day = models.DateField(null=True, blank=True)
-    enrolled = models.BooleanField(default=False)
-    enrolled_since = models.DateField(null=True, blank=True)
-    barred = models.BooleanField(default=False)
-    contact_reminded_on = models.DateField(null=True, blank=True)
+    failing = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text=_("Failing criteria, E1-E6."),
+        verbose_name=_("failing"),
+    )
+    first_qualifying_day = models.DateField(
+        null=True, blank=True, verbose_name=_("first qualifying day")
+    )
+    enrolled = models.BooleanField(default=False, verbose_name=_("enrolled"))
+    enrolled_since = models.DateField(null=True, blank=True, verbose_name=_("enrolled since"))
+    barred = models.BooleanField(default=False, verbose_name=_("barred"))
+    contact_reminded_on = models.DateField(
+        null=True, blank=True, verbose_name=_("contact reminded on")
+    )
 
     objects = HealthStateQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("health state")
+        verbose_name_plural = _("health states")
         indexes = [models.Index(fields=["status"], name="health_state_status")]
 
     def __str__(self) -> str:
@@ -242,16 +296,34 @@ class EnrollmentEvent(models.Model):
     """Every enrollment, removal, bar and lifted bar (who, when, why). Append-only."""
 
     store_account = models.ForeignKey(
-        StoreAccount, on_delete=models.CASCADE, related_name="enrollment_events"
+        StoreAccount,
+        on_delete=models.CASCADE,
+        related_name="enrollment_events",
+        verbose_name=_("store account"),
     )
-    kind = models.CharField(max_length=10, choices=EnrollmentEventKind.choices)
-    reason = models.CharField(max_length=2, choices=RemovalReasonChoice.choices, blank=True)
-    day = models.DateField(help_text=_("The marketplace's local day it took effect."))
-    at = models.DateTimeField(default=timezone.now)
-    by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    note = models.TextField(blank=True, max_length=2000)
+    kind = models.CharField(
+        max_length=10, choices=EnrollmentEventKind.choices, verbose_name=_("kind")
+    )
+    reason = models.CharField(
+        max_length=2, choices=RemovalReasonChoice.choices, blank=True, verbose_name=_("reason")
+    )
+    day = models.DateField(
+        help_text=_("The marketplace's local day it took effect."), verbose_name=_("day")
+    )
+    at = models.DateTimeField(default=timezone.now, verbose_name=_("when"))
+    by = models.ForeignKey(
+        USER,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    note = models.TextField(blank=True, max_length=2000, verbose_name=_("note"))
 
     class Meta:
+        verbose_name = _("enrollment event")
+        verbose_name_plural = _("enrollment events")
         ordering = ["-at", "-id"]
         constraints = [
             # A day close run twice must not record the same enrollment twice.
@@ -300,20 +372,26 @@ class RunStatus(models.TextChoices):
 class DayCloseRun(models.Model):
     """One marketplace's day close: what it did and how long it took."""
 
-    marketplace = models.ForeignKey(Marketplace, on_delete=models.PROTECT, related_name="+")
-    day = models.DateField()
-    status = models.CharField(max_length=7, choices=RunStatus.choices, default=RunStatus.RUNNING)
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    chunks_total = models.PositiveIntegerField(default=0)
-    chunks_done = models.PositiveIntegerField(default=0)
-    counts = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
+    marketplace = models.ForeignKey(
+        Marketplace, on_delete=models.PROTECT, related_name="+", verbose_name=_("marketplace")
+    )
+    day = models.DateField(verbose_name=_("day"))
+    status = models.CharField(
+        max_length=7, choices=RunStatus.choices, default=RunStatus.RUNNING, verbose_name=_("status")
+    )
+    started_at = models.DateTimeField(default=timezone.now, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    chunks_total = models.PositiveIntegerField(default=0, verbose_name=_("chunks total"))
+    chunks_done = models.PositiveIntegerField(default=0, verbose_name=_("chunks done"))
+    counts = models.JSONField(default=dict, blank=True, verbose_name=_("counts"))
+    error = models.TextField(blank=True, verbose_name=_("error"))
 
     # Set by health.services.pipeline.start_day_close: the chunks its caller must enqueue.
     chunks_to_dispatch: list[DayCloseChunk]
 
     class Meta:
+        verbose_name = _("day close run")
+        verbose_name_plural = _("day close runs")
         ordering = ["-day", "marketplace_id"]
         constraints = [
             models.UniqueConstraint(fields=["marketplace", "day"], name="one_run_per_market_day")
@@ -358,10 +436,12 @@ class DayCloseChunk(models.Model):
 class PlanOfAction(models.Model):
     """The seller's plan of action: root cause, actions taken, prevention."""
 
-    root_cause = models.TextField(blank=True, max_length=4000)
-    actions_taken = models.TextField(blank=True, max_length=4000)
-    prevention = models.TextField(blank=True, max_length=4000)
-    plan_submitted_at = models.DateTimeField(null=True, blank=True)
+    root_cause = models.TextField(blank=True, max_length=4000, verbose_name=_("root cause"))
+    actions_taken = models.TextField(blank=True, max_length=4000, verbose_name=_("actions taken"))
+    prevention = models.TextField(blank=True, max_length=4000, verbose_name=_("prevention"))
+    plan_submitted_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("plan submitted at")
+    )
 
     class Meta:
         abstract = True
@@ -404,31 +484,60 @@ class AHACaseQuerySet(models.QuerySet["AHACase"]):
 class AHACase(PlanOfAction):
     """The specialist process opened when a deactivation-level event hits a protected account."""
 
-    store_account = models.ForeignKey(StoreAccount, on_delete=models.CASCADE, related_name="cases")
-    trigger = models.CharField(max_length=9, choices=CaseTrigger.choices)
+    store_account = models.ForeignKey(
+        StoreAccount,
+        on_delete=models.CASCADE,
+        related_name="cases",
+        verbose_name=_("store account"),
+    )
+    trigger = models.CharField(max_length=9, choices=CaseTrigger.choices, verbose_name=_("trigger"))
     violation = models.ForeignKey(
-        Violation, null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+        Violation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        verbose_name=_("violation"),
     )
-    trigger_day = models.DateField(help_text=_("The local day of the event."))
-    status = models.CharField(max_length=10, choices=CaseStatus.choices, default=CaseStatus.OPEN)
-    opened_at = models.DateTimeField(default=timezone.now)
-    first_contacted_at = models.DateTimeField(null=True, blank=True)
-    deadline_at = models.DateTimeField(null=True, blank=True)
-    engaged_at = models.DateTimeField(null=True, blank=True)
-    engagement = models.CharField(max_length=12, choices=EngagementKind.choices, blank=True)
+    trigger_day = models.DateField(
+        help_text=_("The local day of the event."), verbose_name=_("trigger day")
+    )
+    status = models.CharField(
+        max_length=10, choices=CaseStatus.choices, default=CaseStatus.OPEN, verbose_name=_("status")
+    )
+    opened_at = models.DateTimeField(default=timezone.now, verbose_name=_("opened at"))
+    first_contacted_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("first contacted at")
+    )
+    deadline_at = models.DateTimeField(null=True, blank=True, verbose_name=_("deadline at"))
+    engaged_at = models.DateTimeField(null=True, blank=True, verbose_name=_("engaged at"))
+    engagement = models.CharField(
+        max_length=12, choices=EngagementKind.choices, blank=True, verbose_name=_("engagement")
+    )
     assigned_to = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases"
+        USER,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_cases",
+        verbose_name=_("assigned to"),
     )
-    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
     closed_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        USER,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("closed by"),
     )
-    close_note = models.TextField(blank=True, max_length=4000)
+    close_note = models.TextField(blank=True, max_length=4000, verbose_name=_("close note"))
 
     objects = AHACaseQuerySet.as_manager()
 
     class Meta:
-        verbose_name = "AHA case"
+        verbose_name = _("AHA case")
+        verbose_name_plural = _("AHA cases")
         ordering = ["deadline_at", "opened_at"]
         constraints = [
             models.UniqueConstraint(
@@ -450,7 +559,7 @@ class AHACase(PlanOfAction):
         ]
 
     def __str__(self) -> str:
-        return f"AHA case #{self.pk} on {self.store_account}"
+        return _("AHA case #%(id)s on %(store)s") % {"id": self.pk, "store": self.store_account}
 
     @property
     def is_open(self) -> bool:
@@ -472,14 +581,32 @@ class ContactOutcome(models.TextChoices):
 class ContactAttempt(models.Model):
     """A specialist's attempt to reach the seller about a case."""
 
-    case = models.ForeignKey(AHACase, on_delete=models.CASCADE, related_name="contact_attempts")
-    channel = models.CharField(max_length=5, choices=ContactChannel.choices)
-    outcome = models.CharField(max_length=9, choices=ContactOutcome.choices)
-    note = models.TextField(blank=True, max_length=2000)
-    at = models.DateTimeField(default=timezone.now)
-    by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    case = models.ForeignKey(
+        AHACase,
+        on_delete=models.CASCADE,
+        related_name="contact_attempts",
+        verbose_name=_("AHA case"),
+    )
+    channel = models.CharField(
+        max_length=5, choices=ContactChannel.choices, verbose_name=_("channel")
+    )
+    outcome = models.CharField(
+        max_length=9, choices=ContactOutcome.choices, verbose_name=_("outcome")
+    )
+    note = models.TextField(blank=True, max_length=2000, verbose_name=_("note"))
+    at = models.DateTimeField(default=timezone.now, verbose_name=_("when"))
+    by = models.ForeignKey(
+        USER,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("by"),
+    )
 
     class Meta:
+        verbose_name = _("contact attempt")
+        verbose_name_plural = _("contact attempts")
         ordering = ["-at"]
 
     def __str__(self) -> str:
@@ -505,32 +632,55 @@ class Enforcement(PlanOfAction):
     """Standard enforcement for an unprotected store account, with its appeal."""
 
     store_account = models.ForeignKey(
-        StoreAccount, on_delete=models.CASCADE, related_name="enforcements"
+        StoreAccount,
+        on_delete=models.CASCADE,
+        related_name="enforcements",
+        verbose_name=_("store account"),
     )
-    kind = models.CharField(max_length=15, choices=EnforcementKind.choices)
+    kind = models.CharField(max_length=15, choices=EnforcementKind.choices, verbose_name=_("kind"))
     violation = models.ForeignKey(
-        Violation, null=True, blank=True, on_delete=models.PROTECT, related_name="enforcements"
+        Violation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="enforcements",
+        verbose_name=_("violation"),
     )
     reason = models.CharField(
         max_length=2,
         choices=RemovalReasonChoice.choices,
         blank=True,
         help_text=_("For a deactivation on losing AHA: R4, R5 or R7."),
+        verbose_name=_("reason"),
     )
     case = models.ForeignKey(
-        "AHACase", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "AHACase",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("AHA case"),
     )
-    trigger_day = models.DateField()
-    status = models.CharField(max_length=11, choices=EnforcementStatus.choices)
-    opened_at = models.DateTimeField(default=timezone.now)
-    deadline_at = models.DateTimeField(null=True, blank=True)
-    decided_at = models.DateTimeField(null=True, blank=True)
+    trigger_day = models.DateField(verbose_name=_("trigger day"))
+    status = models.CharField(
+        max_length=11, choices=EnforcementStatus.choices, verbose_name=_("status")
+    )
+    opened_at = models.DateTimeField(default=timezone.now, verbose_name=_("opened at"))
+    deadline_at = models.DateTimeField(null=True, blank=True, verbose_name=_("deadline at"))
+    decided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("decided at"))
     decided_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        USER,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("decided by"),
     )
-    decision_note = models.TextField(blank=True, max_length=4000)
+    decision_note = models.TextField(blank=True, max_length=4000, verbose_name=_("decision note"))
 
     class Meta:
+        verbose_name = _("enforcement")
+        verbose_name_plural = _("enforcements")
         ordering = ["-opened_at"]
         constraints = [
             models.UniqueConstraint(
@@ -546,7 +696,10 @@ class Enforcement(PlanOfAction):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} on {self.store_account}"
+        return _("%(kind)s on %(store)s") % {
+            "kind": self.get_kind_display(),
+            "store": self.store_account,
+        }
 
 
 class AppealStatus(models.TextChoices):
@@ -564,22 +717,39 @@ class Appeal(PlanOfAction):
     """One plan of action a seller sent against a deactivation, and the specialist's decision.
     A rejected appeal may be followed by a new one; every one is kept."""
 
-    enforcement = models.ForeignKey(Enforcement, on_delete=models.CASCADE, related_name="appeals")
+    enforcement = models.ForeignKey(
+        Enforcement, on_delete=models.CASCADE, related_name="appeals", verbose_name=_("enforcement")
+    )
     submitted_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        USER,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("submitted by"),
     )
     status = models.CharField(
-        max_length=8, choices=AppealStatus.choices, default=AppealStatus.PENDING
+        max_length=8,
+        choices=AppealStatus.choices,
+        default=AppealStatus.PENDING,
+        verbose_name=_("status"),
     )
-    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("decided at"))
     decided_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        USER,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("decided by"),
     )
-    decision_note = models.TextField(blank=True, max_length=4000)
+    decision_note = models.TextField(blank=True, max_length=4000, verbose_name=_("decision note"))
 
     objects = AppealQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("appeal")
+        verbose_name_plural = _("appeals")
         ordering = ["-plan_submitted_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -590,7 +760,10 @@ class Appeal(PlanOfAction):
         ]
 
     def __str__(self) -> str:
-        return f"Appeal #{self.pk} of {self.enforcement}"
+        return _("Appeal #%(id)s of %(enforcement)s") % {
+            "id": self.pk,
+            "enforcement": self.enforcement,
+        }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -664,29 +837,52 @@ class CallbackRequestQuerySet(models.QuerySet["CallbackRequest"]):
 class CallbackRequest(models.Model):
     """A "Call me now" request from a seller."""
 
-    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="callback_requests")
-    requested_by = models.ForeignKey(
-        USER, null=True, on_delete=models.SET_NULL, related_name="callback_requests"
+    seller = models.ForeignKey(
+        Seller, on_delete=models.CASCADE, related_name="callback_requests", verbose_name=_("seller")
     )
-    phone = models.CharField(max_length=20, help_text=_("E.164 number to call."))
-    topic = models.CharField(max_length=200, blank=True)
+    requested_by = models.ForeignKey(
+        USER,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="callback_requests",
+        verbose_name=_("requested by"),
+    )
+    phone = models.CharField(
+        max_length=20, help_text=_("E.164 number to call."), verbose_name=_("phone")
+    )
+    topic = models.CharField(max_length=200, blank=True, verbose_name=_("topic"))
     case = models.ForeignKey(
-        AHACase, null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks"
+        AHACase,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="callbacks",
+        verbose_name=_("AHA case"),
     )
     status = models.CharField(
-        max_length=9, choices=CallbackStatus.choices, default=CallbackStatus.QUEUED
+        max_length=9,
+        choices=CallbackStatus.choices,
+        default=CallbackStatus.QUEUED,
+        verbose_name=_("status"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
     claimed_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.SET_NULL, related_name="claimed_callbacks"
+        USER,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="claimed_callbacks",
+        verbose_name=_("claimed by"),
     )
-    finished_at = models.DateTimeField(null=True, blank=True)
-    note = models.TextField(blank=True, max_length=2000)
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
+    note = models.TextField(blank=True, max_length=2000, verbose_name=_("note"))
 
     objects = CallbackRequestQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("callback request")
+        verbose_name_plural = _("callback requests")
         ordering = ["created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -705,7 +901,7 @@ class CallbackRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Callback #{self.pk} for {self.seller}"
+        return _("Callback #%(id)s for %(seller)s") % {"id": self.pk, "seller": self.seller}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -742,28 +938,45 @@ class EmailStatus(models.TextChoices):
 class OutboxEmail(models.Model):
     """An email written in the same transaction as its cause, sent once by a worker."""
 
-    key = models.CharField(max_length=200, unique=True, help_text=_("kind:object:occurrence"))
-    kind = models.CharField(max_length=20, choices=EmailKind.choices)
+    key = models.CharField(
+        max_length=200, unique=True, help_text=_("kind:object:occurrence"), verbose_name=_("key")
+    )
+    kind = models.CharField(max_length=20, choices=EmailKind.choices, verbose_name=_("kind"))
     seller = models.ForeignKey(
-        Seller, null=True, blank=True, on_delete=models.CASCADE, related_name="emails"
+        Seller,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="emails",
+        verbose_name=_("seller"),
     )
     store_account = models.ForeignKey(
-        StoreAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="emails"
+        StoreAccount,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="emails",
+        verbose_name=_("store account"),
     )
-    to = models.CharField(max_length=500)
-    language = models.CharField(max_length=5, default="en")
-    context = models.JSONField(default=dict, blank=True)
+    to = models.CharField(max_length=500, verbose_name=_("recipient"))
+    language = models.CharField(max_length=5, default="en", verbose_name=_("language"))
+    context = models.JSONField(default=dict, blank=True, verbose_name=_("context"))
     status = models.CharField(
-        max_length=7, choices=EmailStatus.choices, default=EmailStatus.PENDING
+        max_length=7,
+        choices=EmailStatus.choices,
+        default=EmailStatus.PENDING,
+        verbose_name=_("status"),
     )
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    last_error = models.TextField(blank=True)
-    subject = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    next_attempt_at = models.DateTimeField(default=timezone.now, verbose_name=_("next attempt at"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    subject = models.CharField(max_length=300, blank=True, verbose_name=_("subject"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
 
     class Meta:
+        verbose_name = _("outbox email")
+        verbose_name_plural = _("outbox emails")
         ordering = ["-created_at"]
         indexes = [
             models.Index(
@@ -786,23 +999,38 @@ class OutboxEmail(models.Model):
 class AuditEntry(models.Model):
     """A specialist action: who, when, what, why, on which store account."""
 
-    at = models.DateTimeField(default=timezone.now)
-    actor = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(default=timezone.now, verbose_name=_("when"))
+    actor = models.ForeignKey(
+        USER, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("actor")
+    )
     # An upstream system's write through the API has a client instead of a person.
     api_client = models.ForeignKey(
-        "api.ApiClient", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "api.ApiClient",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("API client"),
     )
-    action = models.CharField(max_length=60)
+    action = models.CharField(max_length=60, verbose_name=_("action"))
     store_account = models.ForeignKey(
-        StoreAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_entries"
+        StoreAccount,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="audit_entries",
+        verbose_name=_("store account"),
     )
-    target = models.CharField(max_length=100, blank=True, help_text=_("e.g. case:12"))
-    reason = models.TextField(blank=True, max_length=4000)
-    details = models.JSONField(default=dict, blank=True)
+    target = models.CharField(
+        max_length=100, blank=True, help_text=_("e.g. case:12"), verbose_name=_("target")
+    )
+    reason = models.TextField(blank=True, max_length=4000, verbose_name=_("reason"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
 
     class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
         ordering = ["-at", "-id"]
-        verbose_name_plural = "audit entries"
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target}"
@@ -829,12 +1057,18 @@ class UsedActionToken(models.Model):
 class CaseNote(models.Model):
     """A specialist's internal note on an AHA case; sellers never see it."""
 
-    case = models.ForeignKey(AHACase, on_delete=models.CASCADE, related_name="internal_notes")
-    by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
-    at = models.DateTimeField(default=timezone.now)
-    text = models.TextField(max_length=4000)
+    case = models.ForeignKey(
+        AHACase, on_delete=models.CASCADE, related_name="internal_notes", verbose_name=_("AHA case")
+    )
+    by = models.ForeignKey(
+        USER, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("by")
+    )
+    at = models.DateTimeField(default=timezone.now, verbose_name=_("when"))
+    text = models.TextField(max_length=4000, verbose_name=_("text"))
 
     class Meta:
+        verbose_name = _("internal note")
+        verbose_name_plural = _("internal notes")
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
@@ -859,9 +1093,9 @@ class TextSnippet(models.Model):
     text = models.TextField(_("text"), max_length=2000)
 
     class Meta:
-        ordering = ["kind", "language", "title"]
         verbose_name = _("text snippet")
         verbose_name_plural = _("text snippets")
+        ordering = ["kind", "language", "title"]
 
     def __str__(self) -> str:
         return f"{self.title} ({self.language})"

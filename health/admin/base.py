@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 
 from accounts.models import Seller
 from health.admin import scope
@@ -79,10 +81,22 @@ class SpecialistAdmin(SpecialistActionsMixin, admin.ModelAdmin):
         context = {
             "seller_panel": panel,
             "action_links": self.action_links(request, obj),
-            "activity": self.activity(obj).select_related("actor")[:ACTIVITY_ROWS],
+            "activity": self.activity(obj).select_related("actor", "store_account__marketplace")[
+                :ACTIVITY_ROWS
+            ],
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, context)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        # The queues refresh themselves (admin/health/queue_change_list.html); the interval is a
+        # setting so a test need not wait 15 seconds.
+        context = {
+            "now_utc": timezone.now(),
+            "refresh_seconds": settings.QUEUE_REFRESH_SECONDS,
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, context)
 
     def history_view(
         self, request: HttpRequest, object_id: str, extra_context: dict | None = None

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Seller, User
+from accounts.models import Marketplace, Seller, User
 from health.admin import scope
 from health.admin.actions import Done, SpecialistAction
 from health.admin.base import SpecialistAdmin
@@ -68,7 +68,7 @@ class CallbackRequestAdmin(SpecialistAdmin):
         "__str__",
         "urgent_case",
         "status",
-        "phone",
+        "dial",
         "topic",
         "created_at",
         "wait",
@@ -116,6 +116,15 @@ class CallbackRequestAdmin(SpecialistAdmin):
     def seller_of(self, callback: CallbackRequest) -> Seller:
         return callback.seller
 
+    def marketplace_of(self, callback: CallbackRequest) -> Marketplace | None:
+        """A request is the seller's, not a store's: its times read in the store of its case, or
+        of the seller's first store in the user's stores."""
+        cases = self.cases_in_scope(callback)
+        if cases:
+            return cases[0].store_account.marketplace
+        stores = sorted(callback.seller.stores_in_scope, key=lambda s: s.marketplace_id)
+        return stores[0].marketplace if stores else None
+
     def scope(self, queryset: models.QuerySet, request: HttpRequest) -> models.QuerySet:
         return scope.by_seller(queryset, request)
 
@@ -124,10 +133,12 @@ class CallbackRequestAdmin(SpecialistAdmin):
         # Only the cases of the user's stores make a request urgent here, and only those are
         # linked: a case elsewhere is not this specialist's to see (decision).
         codes = scope.limited_to(request)
-        cases = AHACase.objects.open().select_related("store_account__seller")
+        cases = AHACase.objects.open().select_related(
+            "store_account__seller", "store_account__marketplace"
+        )
         if codes is not None:
             cases = cases.filter(store_account__marketplace_id__in=codes)
-        stores = scope.store_accounts(request).select_related("health")
+        stores = scope.store_accounts(request).select_related("health", "marketplace")
         visible = (
             Value(True)
             if codes is None
@@ -172,6 +183,12 @@ class CallbackRequestAdmin(SpecialistAdmin):
     @admin.display(description=_("Open AHA case"), boolean=True, ordering="-urgent")
     def urgent_case(self, callback: CallbackRequest) -> bool:
         return callback.urgent
+
+    @admin.display(description=_("Phone"), ordering="phone")
+    def dial(self, callback: CallbackRequest) -> str:
+        return format_html(
+            '<a class="tel-link" href="tel:{}">{}</a>', callback.phone, callback.phone
+        )
 
     @admin.display(description=_("Wait"))
     def wait(self, callback: CallbackRequest) -> str:

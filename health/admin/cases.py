@@ -14,10 +14,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_times import zoned_html
 from accounts.models import Seller, User
 from health.admin.actions import SpecialistAction
 from health.admin.base import SpecialistAdmin
-from health.admin.display import local_time, time_left
+from health.admin.display import time_left
 from health.admin.filters import MarketplaceFilter
 from health.admin.forms import (
     ContactAttemptForm,
@@ -26,6 +27,7 @@ from health.admin.forms import (
     ReasonForm,
     note_with_snippet,
 )
+from health.admin.words import action_words, target_words
 from health.models import (
     OPEN_CASE_STATUSES,
     AHACase,
@@ -178,7 +180,9 @@ class ContactAttemptInline(admin.TabularInline):
     can_delete = False
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet:
-        return super().get_queryset(request).select_related("by")
+        return (
+            super().get_queryset(request).select_related("by", "case__store_account__marketplace")
+        )
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -274,14 +278,9 @@ class AHACaseAdmin(SpecialistAdmin):
         context = {"internal_notes": notes.select_related("by")[:50], **(extra_context or {})}
         return super().change_view(request, object_id, form_url, context)
 
-    @admin.display(description=_("Deadline (local time)"), ordering="deadline_at")
+    @admin.display(description=_("Deadline"), ordering="deadline_at")
     def deadline_local(self, case: AHACase) -> str:
-        return local_time(case.deadline_at, case.store_account.marketplace)
-
-    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
-        return super().changelist_view(
-            request, {"now_utc": timezone.now(), **(extra_context or {})}
-        )
+        return zoned_html(case.deadline_at, case.store_account.marketplace)
 
     @admin.display(description=_("Plan"), boolean=True)
     def plan(self, case: AHACase) -> bool:
@@ -300,8 +299,9 @@ class AHACaseAdmin(SpecialistAdmin):
         remaining = case.deadline_at - now
         # Colour is never the only signal: the mark also says it in words.
         if remaining < dt.timedelta(0):
-            mark, label = "due-overdue", _("overdue")
-        elif remaining < BREACHING_WITHIN:
+            # "overdue by 2 h" says it already.
+            return format_html('<span class="due due-overdue">{}</span>', text)
+        if remaining < BREACHING_WITHIN:
             mark, label = "due-4h", _("under 4 h")
         elif remaining < SOON:
             mark, label = "due-24h", _("under 24 h")
@@ -332,7 +332,7 @@ class ViolationAdmin(SpecialistAdmin):
         "deactivation_level",
         MarketplaceFilter,
     ]
-    list_select_related = ["store_account__seller"]
+    list_select_related = ["store_account__seller", "store_account__marketplace"]
     search_fields = ["store_account__seller__name"]
     specialist_actions = (
         SpecialistAction(
@@ -353,11 +353,41 @@ def reject(enforcement: Enforcement, data: dict[str, Any], by: User) -> None:
     protection.reject_appeal(enforcement=enforcement, by=by, note=data["reason"])
 
 
+def appeals_waiting() -> models.Q:
+    """Deactivations the seller appealed with a plan of action, waiting for a specialist."""
+    return models.Q(status=EnforcementStatus.APPEALED)
+
+
+class EnforcementViewFilter(admin.SimpleListFilter):
+    """The view specialists decide appeals from: oldest appeal first."""
+
+    title = _("view")
+    parameter_name = "view"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("appeals", _("Appeals waiting"))]
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
+        if self.value() == "appeals":
+            return queryset.filter(appeals_waiting()).order_by(
+                F("plan_submitted_at").asc(nulls_last=True), "id"
+            )
+        return queryset
+
+
 @admin.register(Enforcement)
 class EnforcementAdmin(SpecialistAdmin):
-    list_display = ["store_account", "kind", "status", "opened_at", "deadline_at", "decided_by"]
-    list_filter = ["status", "kind", MarketplaceFilter]
-    list_select_related = ["store_account__seller", "decided_by"]
+    list_display = [
+        "store_account",
+        "kind",
+        "status",
+        "opened_at",
+        "plan_submitted_at",
+        "deadline_at",
+        "decided_by",
+    ]
+    list_filter = [EnforcementViewFilter, "status", "kind", MarketplaceFilter]
+    list_select_related = ["store_account__seller", "store_account__marketplace", "decided_by"]
     search_fields = ["store_account__seller__name"]
     specialist_actions = (
         SpecialistAction(
@@ -379,13 +409,37 @@ class EnforcementAdmin(SpecialistAdmin):
     )
 
 
+class ActionFilter(admin.SimpleListFilter):
+    """The actions recorded in the user's stores, in words."""
+
+    title = _("action")
+    parameter_name = "action"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        codes = model_admin.get_queryset(request).order_by().values_list("action", flat=True)
+        return sorted(((code, action_words(code)) for code in set(codes)), key=lambda c: c[1])
+
+    def queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditEntry)
 class AuditEntryAdmin(SpecialistAdmin):
-    list_display = ["at", "actor", "action", "store_account", "target", "reason"]
-    list_filter = ["action", MarketplaceFilter]
-    list_select_related = ["actor", "store_account__seller"]
+    list_display = ["at", "actor", "what", "store_account", "on", "reason"]
+    list_filter = [ActionFilter, MarketplaceFilter]
+    list_select_related = ["actor", "store_account__seller", "store_account__marketplace"]
     search_fields = ["target", "reason", "actor__username"]
     date_hierarchy = "at"
+    fields = ["at", "actor", "api_client", "what", "store_account", "on", "reason", "details"]
+    readonly_fields = fields
+
+    @admin.display(description=_("What"), ordering="action")
+    def what(self, entry: AuditEntry) -> str:
+        return action_words(entry.action)
+
+    @admin.display(description=_("On"), ordering="target")
+    def on(self, entry: AuditEntry) -> str:
+        return target_words(entry.target)
 
 
 @admin.register(TextSnippet)

@@ -1,21 +1,11 @@
-"""How the back office shows times: in the marketplace's local time with the zone named, and
-durations as a specialist reads them ("2 d 3 h left", "overdue by 5 h")."""
+"""How the back office shows durations as a specialist reads them ("2 d 3 h left", "overdue by
+5 h"). Times themselves are written by accounts/admin_times.py, one helper for every page."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from django.utils.translation import gettext as _
-
-from accounts.models import Marketplace
-
-
-def local_time(at: dt.datetime | None, marketplace: Marketplace) -> str:
-    """'2025-03-02 14:00 CET (Europe/Warsaw)', or a dash."""
-    if at is None:
-        return "-"
-    local = at.astimezone(marketplace.zone)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({marketplace.time_zone})"
 
 
 def duration(delta: dt.timedelta) -> str:
@@ -24,10 +14,10 @@ def duration(delta: dt.timedelta) -> str:
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
     if days:
-        return f"{days} d {hours} h"
+        return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
     if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min"
+        return _("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": minutes}
+    return _("%(minutes)d min") % {"minutes": minutes}
 
 
 def time_left(deadline: dt.datetime | None, now: dt.datetime) -> str:

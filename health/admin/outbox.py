@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import copy
+import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
+from django.template import TemplateDoesNotExist
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from accounts.models import User
+from accounts.models import Marketplace, User
 from health.admin import scope
 from health.admin.actions import SpecialistAction
 from health.admin.base import SpecialistAdmin
 from health.admin.display import duration
 from health.admin.filters import StoreMarketplaceFilter
+from health.admin.words import night_counts
+from health.emails import render_email
 from health.models import DayCloseRun, EmailStatus, OutboxEmail
 from health.services import outbox
 
@@ -24,13 +32,56 @@ def retry(email: OutboxEmail, data: dict[str, Any], by: User) -> None:
     outbox.retry_failed_email(email_id=email.pk, by=by)
 
 
+# A set-password link works once, for the person it was sent to: the back office never shows it.
+HIDDEN_LINK = "[one-time link, not shown]"
+SECRET_CONTEXT = ("link",)
+
+
+def as_received(email: OutboxEmail) -> tuple[str, str] | None:
+    """The subject and body as the seller received them (or will): the sender's own renderer
+    (health.emails.render_email), in the email's language; None if it cannot be rendered."""
+    shown = copy.copy(email)
+    shown.context = {
+        name: HIDDEN_LINK if name in SECRET_CONTEXT else value
+        for name, value in email.context.items()
+    }
+    try:
+        return render_email(shown)
+    except (TemplateDoesNotExist, ValueError, TypeError, KeyError):
+        return None
+
+
+def technical_details(email: OutboxEmail) -> str:
+    """The raw row, for specialists who need it: its key and context (secrets hidden)."""
+    context = {
+        name: HIDDEN_LINK if name in SECRET_CONTEXT else value
+        for name, value in email.context.items()
+    }
+    return json.dumps({"key": email.key, "context": context}, indent=2, ensure_ascii=False)
+
+
 @admin.register(OutboxEmail)
 class OutboxEmailAdmin(SpecialistAdmin):
-    list_display = ["key", "kind", "to", "status", "attempts", "created_at", "sent_at", "failure"]
-    list_filter = ["status", "kind"]
-    search_fields = ["key", "to", "seller__name"]
-    list_select_related = ["store_account"]
+    list_display = ["subject_line", "to", "state", "created_at", "sent_at"]
+    list_filter = ["status", "kind", "language"]
+    search_fields = ["key", "to", "subject", "seller__name"]
+    list_select_related = ["seller", "store_account__marketplace"]
     date_hierarchy = "created_at"
+    fields = [
+        "to",
+        "seller",
+        "store_account",
+        "kind",
+        "language",
+        "status",
+        "attempts",
+        "created_at",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+    ]
+    readonly_fields = fields
+    change_form_template = "admin/health/outboxemail/change_form.html"
     specialist_actions = (
         SpecialistAction(
             "retry_email",
@@ -52,9 +103,50 @@ class OutboxEmailAdmin(SpecialistAdmin):
             | (models.Q(store_account__isnull=True) & seller_condition)
         )
 
-    @admin.display(description=_("Last failure"))
-    def failure(self, email: OutboxEmail) -> str:
-        return email.last_error[:120]
+    def marketplace_of(self, email: OutboxEmail) -> Marketplace | None:
+        if email.store_account_id:
+            return email.store_account.marketplace
+        return None
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ):
+        email = self.get_object(request, object_id)
+        context = {}
+        if email is not None:
+            rendered = as_received(email)
+            context = {
+                # The page names the email by its subject, not its key.
+                "subtitle": rendered[0] if rendered else email.get_kind_display(),
+                "received": rendered,
+                "received_language": dict(settings.LANGUAGES).get(email.language, email.language),
+                "technical_details": technical_details(email),
+            }
+        return super().change_view(
+            request, object_id, form_url, {**context, **(extra_context or {})}
+        )
+
+    @admin.display(description=_("Subject"), ordering="subject")
+    def subject_line(self, email: OutboxEmail) -> str:
+        if email.subject:
+            return email.subject
+        rendered = as_received(email)
+        return rendered[0] if rendered else email.get_kind_display()
+
+    @admin.display(description=_("Status"), ordering="status")
+    def state(self, email: OutboxEmail) -> str:
+        text = email.get_status_display()
+        if email.attempts > 1 or email.status == EmailStatus.FAILED:
+            text += " " + ngettext("(%(n)d try)", "(%(n)d tries)", email.attempts) % {
+                "n": email.attempts
+            }
+        if email.last_error:
+            return format_html('{}<br><span class="quiet">{}</span>', text, email.last_error[:120])
+        return text
 
 
 @admin.register(DayCloseRun)
@@ -66,10 +158,23 @@ class DayCloseRunAdmin(SpecialistAdmin):
         "started_at",
         "took",
         "chunks",
-        "counts",
+        "counts_in_words",
         "error_summary",
     ]
+    fields = [
+        "marketplace",
+        "day",
+        "status",
+        "started_at",
+        "finished_at",
+        "took",
+        "chunks",
+        "counts_in_words",
+        "error",
+    ]
+    readonly_fields = fields
     list_filter = ["status", StoreMarketplaceFilter]
+    list_select_related = ["marketplace"]
     date_hierarchy = "day"
 
     def scope(self, queryset: models.QuerySet, request: HttpRequest) -> models.QuerySet:
@@ -83,6 +188,10 @@ class DayCloseRunAdmin(SpecialistAdmin):
     @admin.display(description=_("Chunks done"))
     def chunks(self, run: DayCloseRun) -> str:
         return f"{run.chunks_done} / {run.chunks_total}"
+
+    @admin.display(description=_("What the night did"))
+    def counts_in_words(self, run: DayCloseRun) -> str:
+        return night_counts(run.counts)
 
     @admin.display(description=_("Error"))
     def error_summary(self, run: DayCloseRun) -> str:

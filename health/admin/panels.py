@@ -9,8 +9,8 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from accounts.admin_times import zoned_time
 from accounts.models import EmergencyContact, Seller, StoreAccount
-from health.admin.display import local_time
 from health.chart import build_trend
 from health.models import (
     AHACase,
@@ -83,7 +83,7 @@ def seller_panel(seller: Seller, stores: QuerySet[StoreAccount]) -> dict[str, An
             {
                 "account": account,
                 "state": getattr(account, "health", None),
-                "local_now": local_time(now, account.marketplace),
+                "local_now": zoned_time(now, account.marketplace),
             }
             for account in accounts
         ],

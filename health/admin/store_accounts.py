@@ -12,10 +12,10 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_times import zoned_time
 from accounts.models import Seller, StoreAccount, StoreStatus, User
 from health.admin.actions import ActionRefused, Done, Outcome, Preview, SpecialistAction
 from health.admin.base import SpecialistAdmin
-from health.admin.display import local_time
 from health.admin.filters import MarketplaceFilter, StoreMarketplaceFilter
 from health.admin.forms import ReasonForm, ViolationForm
 from health.admin.outlook import outlook_panel
@@ -61,7 +61,7 @@ def violation_consequences(violation: Violation) -> str:
             gettext("%(case)s opened; the seller must engage by %(deadline)s.")
             % {
                 "case": case,
-                "deadline": local_time(case.deadline_at, case.store_account.marketplace),
+                "deadline": zoned_time(case.deadline_at, case.store_account.marketplace),
             }
         )
     for enforcement in violation.enforcements.select_related("store_account"):
@@ -242,5 +242,5 @@ class StoreAccountAdmin(SpecialistAdmin):
 class EnrollmentEventAdmin(SpecialistAdmin):
     list_display = ["store_account", "kind", "reason", "day", "at", "by", "note"]
     list_filter = ["kind", "reason", MarketplaceFilter]
-    list_select_related = ["store_account__seller", "by"]
+    list_select_related = ["store_account__seller", "store_account__marketplace", "by"]
     search_fields = ["store_account__seller__name"]

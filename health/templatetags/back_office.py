@@ -10,12 +10,25 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from health.admin import scope
-from health.admin.cases import breaching, plan_to_review
+from health.admin.cases import appeals_waiting, breaching, plan_to_review
 from health.admin.scope import limited_to
-from health.models import AHACase, CallbackRequest, Enforcement, EnforcementStatus
+from health.admin.words import action_words, target_words
+from health.models import AHACase, CallbackRequest, Enforcement
 from health.services.pipeline import StaleMarketplace, stale_marketplaces
 
 register = template.Library()
+
+
+@register.filter(name="action_words")
+def action_in_words(action: str) -> str:
+    """An audit entry's action in words (health.admin.words)."""
+    return action_words(action)
+
+
+@register.filter(name="target_words")
+def target_in_words(target: str) -> str:
+    """What an audit entry is about, in words: 'AHA case #12' (health.admin.words)."""
+    return target_words(target)
 
 
 @register.simple_tag(takes_context=True)
@@ -66,8 +79,8 @@ def queue_counts(context: template.Context) -> list[QueueCount]:
         ),
         QueueCount(
             _("Appeals waiting"),
-            appeals.filter(status=EnforcementStatus.APPEALED).count(),
-            reverse("admin:health_enforcement_changelist") + "?status__exact=appealed",
+            appeals.filter(appeals_waiting()).count(),
+            reverse("admin:health_enforcement_changelist") + "?view=appeals",
         ),
         QueueCount(
             _("Open callback requests"),

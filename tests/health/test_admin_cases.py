@@ -119,7 +119,7 @@ def test_mark_engaged_from_the_case_page() -> None:
     assert audit_of(case, "mark_engaged").actor == specialist
     # The note is kept (it used to be dropped).
     assert audit_of(case, "mark_engaged").reason == "Owner will send the invoices"
-    assert "mark_engaged" in client.get(change_url(case)).content.decode()
+    assert "Marked the AHA case engaged" in client.get(change_url(case)).content.decode()
 
 
 def test_close_resolved_resolves_the_violation_and_emails_the_seller() -> None:

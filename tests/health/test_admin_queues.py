@@ -65,7 +65,7 @@ def test_the_views_and_their_counts_on_the_index() -> None:
     for label in ["Mine", "Breaching within 4 hours", "Plan received, needs review"]:
         assert '<span class="count">1</span> <a href="/admin/health/ahacase/?view=' in index
         assert label in index
-    assert "Appeals waiting" in index and "status__exact=appealed" in index
+    assert "Appeals waiting" in index and "/admin/health/enforcement/?view=appeals" in index
 
 
 def test_assign_to_me_is_not_offered_on_an_assigned_case() -> None:

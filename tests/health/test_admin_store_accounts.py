@@ -66,7 +66,7 @@ def test_store_account_page_shows_chart_eligibility_history_and_activity() -> No
     assert "Days with an AHR on record: 3 of 180" in page
     assert "Not barred from AHA" in page  # E6 fails once barred
     assert "Licence revoked" in page  # enrollment history and activity
-    assert 'id="activity"' in page and "remove_r6" in page
+    assert 'id="activity"' in page and "Removed from AHA: barred by a specialist (R6)" in page
 
 
 def test_record_a_violation_on_an_unprotected_account_deactivates_it() -> None:
