@@ -183,7 +183,7 @@ def verified_staff_client():
     return sign_in
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def chromium_path() -> str:
     if not shutil.which(CHROMIUM):
         skip_or_fail(f"needs Chromium at {CHROMIUM}", required=REQUIRE_BROWSER)
