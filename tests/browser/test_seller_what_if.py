@@ -58,7 +58,7 @@ def test_a_seller_resolves_a_violation_in_the_what_if_and_qualifies_earlier(
 
     # The chart continues the trend with the forecast, and reads the day under focus.
     expect(page.locator("svg.trend-svg path.forecast-line")).to_have_count(1)
-    page.locator("a.day-note").first.focus()
+    page.locator(".days rect").nth(150).focus()
     expect(page.locator(".trend-note")).to_contain_text(
         "Listing policy violations: the violation detected on"
     )
