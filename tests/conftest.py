@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import socket
+import subprocess
 from urllib.parse import urlparse
 
 import pytest
@@ -183,11 +184,39 @@ def verified_staff_client():
     return sign_in
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def chromium_path() -> str:
     if not shutil.which(CHROMIUM):
         skip_or_fail(f"needs Chromium at {CHROMIUM}", required=REQUIRE_BROWSER)
     return CHROMIUM
+
+
+AXE = "node_modules/axe-core/axe.min.js"
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's script for the accessibility tests, from the npm registry as package-lock.json
+    pins it: `npm ci` installs it when node_modules lacks it. Never from a CDN: the test runs
+    offline, and the pages' CSP would refuse a third-party script anyway."""
+    path = settings.BASE_DIR / AXE
+    if not path.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            skip_or_fail(
+                "needs npm to install axe-core (package-lock.json)", required=REQUIRE_BROWSER
+            )
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"],
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if done.returncode != 0 or not path.exists():
+            pytest.fail(f"npm ci did not install axe-core: {done.stderr[-2000:]}")
+    return path.read_text()
 
 
 def database_url_for_subprocess() -> str:

@@ -67,7 +67,7 @@ from health.state import account_facts, evaluation_day, rating_window
 from health.views.common import seller_view
 from health.views.html import without_indentation
 from health.views.labels import CRITERION_TEXT, REMOVAL_TEXT
-from health.views.outlook_text import day_notes, outlook_context
+from health.views.outlook_text import outlook_context
 from health.views.page_cache import CachedPage, cached_page, seconds_until_countdowns_change
 from health.views.urgent import most_urgent
 
@@ -117,7 +117,9 @@ VIOLATION_FIELDS = (
 )
 CALLBACK_FIELDS = ("status", "phone", "topic", "created_at", "finished_at")
 # Bump the version when the trend template changes, so no chart of the old one is served.
-TREND_CACHE_KEY = "dashboard-trend:v2:{}:{}:{}:{}:{}"
+TREND_CACHE_KEY = "dashboard-trend:v3:{}:{}:{}:{}:{}"
+# The days violations were detected on, and those they were resolved on.
+type ViolationMarks = tuple[tuple[dt.date, ...], tuple[dt.date, ...]]
 # Bump the version when Series changes shape.
 SERIES_CACHE_KEY = "dashboard-series:v1:{}:{}:{}:{}"
 # A safety net only: the key changes at every day close anyway.
@@ -206,7 +208,12 @@ def dashboard_context(
         "store_accounts": store_accounts,
         "state": state,
         "trend": trend_html(
-            store_account, state, period=period, outlook=outlook, store=what_if is None
+            store_account,
+            state,
+            period=period,
+            outlook=outlook,
+            marks=violation_marks(store_account.marketplace, violations),
+            store=what_if is None,
         ),
         "aha": aha,
         "violation_groups": _grouped(rows),
@@ -256,17 +263,20 @@ def trend_html(
     *,
     period: str,
     outlook: Outlook,
+    marks: ViolationMarks = ((), ()),
     store: bool = True,
 ) -> str:
-    """The trend card's HTML, cached: it changes only when a day closes or the forecast does.
+    """The trend card's HTML, cached: it changes only when a day closes, the forecast does or
+    a violation is detected or resolved.
 
     The key names everything the HTML shows (the store account, the last day charted, the
-    period, the language and a digest of the forecast drawn), so a new day close, a language
-    switch or another forecast reads a new key and no stale chart is ever served. The cases,
-    callbacks and violations are never cached; a what-if's chart is not stored (`store`).
+    period, the language and a digest of the forecast and the violation marks drawn), so a new
+    day close, a language switch, another forecast or another violation reads a new key and no
+    stale chart is ever served. The cases and callbacks are never cached; a what-if's chart is
+    not stored (`store`).
     """
     last_day = last_day_of(store_account, state)
-    key = trend_cache_key(store_account.pk, last_day, period=period, outlook=outlook)
+    key = trend_cache_key(store_account.pk, last_day, period=period, outlook=outlook, marks=marks)
     html = _cache_get(key)
     if html is None:
         chart = build_trend(
@@ -274,7 +284,8 @@ def trend_html(
             last_day=last_day,
             days=PERIODS[period],
             forecast=[(day.day, day.ahr) for day in outlook.shown.shown],
-            notes=day_notes(outlook),
+            detected=marks[0],
+            resolved=marks[1],
         )
         html = render_to_string(
             "health/_trend.html", {"chart": chart, "period": period, **RULE_FIGURES}
@@ -286,15 +297,30 @@ def trend_html(
 
 
 def trend_cache_key(
-    store_account_id: int, last_day: dt.date, *, period: str, outlook: Outlook
+    store_account_id: int,
+    last_day: dt.date,
+    *,
+    period: str,
+    outlook: Outlook,
+    marks: ViolationMarks = ((), ()),
 ) -> str:
-    """The trend card's cache key: the chart drawn, with a digest of its forecast and of what
-    moved the AHR on the days it explains."""
-    drawn = repr(([day.ahr for day in outlook.shown.shown], outlook.changes))
+    """The trend card's cache key: the chart drawn, with a digest of its forecast and of the
+    days its violation marks stand on."""
+    drawn = repr(([day.ahr for day in outlook.shown.shown], marks))
     forecast_digest = hashlib.md5(drawn.encode(), usedforsecurity=False).hexdigest()[:12]
     return TREND_CACHE_KEY.format(
         store_account_id, last_day.isoformat(), period, translation.get_language(), forecast_digest
     )
+
+
+def violation_marks(marketplace: Marketplace, violations: list[Violation]) -> ViolationMarks:
+    """The days the page's violations were detected and resolved on, for the chart's marks,
+    from the rows the page has read already (no query of its own)."""
+    detected = sorted({marketplace.local_date(v.detected_at) for v in violations})
+    resolved = sorted(
+        {marketplace.local_date(v.resolved_at) for v in violations if v.resolved_at is not None}
+    )
+    return tuple(detected), tuple(resolved)
 
 
 def outlook_series(store_account: StoreAccount, state: HealthState, *, period: str) -> Series:

@@ -12,6 +12,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext, ngettext
 
 from accounts.models import StoreAccount
+from health.chart import signed
 from health.eligibility import MAX_DAYS_BELOW
 from health.forecast import (
     EXPLAINED_DAYS,
@@ -56,11 +57,6 @@ class DayText:
     @property
     def points(self) -> int:
         return self.after - self.before
-
-
-def signed(points: int) -> str:
-    """+4, 0 or -4 written with a real minus sign, as the dashboard writes points."""
-    return f"+{points}" if points > 0 else f"\u2212{-points}" if points < 0 else "0"
 
 
 def points_text(points: int) -> str:
@@ -285,18 +281,4 @@ def outlook_context(outlook: Outlook, store_account: StoreAccount) -> dict[str, 
         "recent_orders": rate_text(outlook.recent_daily_orders),
         "resolve_on": outlook.resolve_on,
         "store_account": store_account,
-    }
-
-
-def day_notes(outlook: Outlook) -> dict[dt.date, str]:
-    """Each explained day and its change in one line, the chart's note for that day (its items
-    are the day's entry in "What moved your AHR", which the note links to)."""
-    return {
-        change.day: gettext("%(day)s: %(before)s to %(after)s")
-        % {
-            "day": date_format(change.day, "DATE_FORMAT"),
-            "before": number_format(change.before, force_grouping=True),
-            "after": number_format(change.after, force_grouping=True),
-        }
-        for change in outlook.changes
     }

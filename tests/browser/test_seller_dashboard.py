@@ -73,7 +73,7 @@ def test_seller_reads_the_dashboard_calls_for_help_and_acknowledges(
     page.goto(live_server.url + reverse("health:dashboard", args=[store_account.pk]))
 
     expect(page.locator("svg.trend-svg path.trend-line")).to_be_visible()
-    expect(page.locator("#trend-desc")).to_contain_text("days below 250")
+    expect(page.locator("#trend-summary")).to_contain_text("days below 250")
     expect(page.locator(".aha-card")).to_contain_text("Not eligible for AHA yet.")
     # The fixture's open case is about a critical violation: its AHR of 0 shows at once.
     expect(page.locator(".ahr-band")).to_have_text("Unhealthy")

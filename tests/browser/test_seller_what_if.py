@@ -58,7 +58,7 @@ def test_a_seller_resolves_a_violation_in_the_what_if_and_qualifies_earlier(
 
     # The chart continues the trend with the forecast, and reads the day under focus.
     expect(page.locator("svg.trend-svg path.forecast-line")).to_have_count(1)
-    page.locator("a.day-note").first.focus()
+    page.locator(".days rect").nth(150).focus()
     expect(page.locator(".trend-note")).to_contain_text(
         "Listing policy violations: the violation detected on"
     )
@@ -79,6 +79,12 @@ def test_a_seller_resolves_a_violation_in_the_what_if_and_qualifies_earlier(
     expect(page.locator(f"input[name=resolve][value='{violation.pk}']")).to_be_checked()
     violation.refresh_from_db()
     assert violation.resolved_at is None
+    # The trend card swapped in with the what-if's forecast has its days too.
+    expect(page.locator(".days rect")).to_have_count(180)
+    page.locator(".days rect").nth(150).focus()
+    expect(page.locator(".trend-note")).to_contain_text(
+        "Listing policy violations: the violation detected on"
+    )
     SCREENSHOTS.mkdir(exist_ok=True)
     outlook.screenshot(path=str(SCREENSHOTS / f"what-if-{name}.png"))
 

@@ -160,3 +160,17 @@ def test_the_chart_is_shared_through_redis(seller_client, store_account, setting
         assert "of 30 days recorded" in cache.get(key)
     finally:
         cache.delete(key)
+
+
+def test_a_violation_resolved_is_marked_on_the_cached_chart_at_once(seller_client, store_account):
+    add_history(store_account, days=30)
+    # Detected 5 days ago (the chart ends yesterday, so today's detections are not on it).
+    violation = add_violations(store_account, 6)[5]
+    before = dashboard(seller_client, store_account)
+    assert '<path class="detected-marks" d="M' in before
+    assert '<path class="resolved-marks" d=""' in before
+    # The marks are part of the trend's cache key: the chart cached a moment ago is not served.
+    violation.resolved_at = violation.detected_at + dt.timedelta(hours=2)
+    violation.save(update_fields=["resolved_at"])
+    after = dashboard(seller_client, store_account)
+    assert '<path class="resolved-marks" d="M' in after
