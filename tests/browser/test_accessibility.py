@@ -16,7 +16,6 @@ from django.urls import reverse
 
 from accounts.models import StoreAccount
 from health.models import AHACase, Enforcement, EnforcementStatus, Violation
-from tests.browser.chromium import CHROMIUM_ARGS
 from tests.browser.test_seller_dashboard import DESKTOP, PHONE
 from tests.browser.test_seller_demo_states import DEMO_STATES, demo, sign_in  # noqa: F401
 
@@ -53,16 +52,6 @@ class Findings:
             self.pages += 1
             for result in page.evaluate(AXE_RUN, list(SEVERE)):
                 self.found.append(f"{where} at {viewport['width']}: {result}")
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def choose_language(page, language: str) -> None:

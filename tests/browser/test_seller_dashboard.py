@@ -11,7 +11,6 @@ from django.conf import settings
 from django.urls import reverse
 
 from health.services.callbacks import claim_callback
-from tests.browser.chromium import CHROMIUM_ARGS
 from tests.builders import (
     PASSWORD,
     make_seller,
@@ -35,16 +34,6 @@ def seller_with_history():
     add_violations(store_account, 4)
     case = open_case(store_account)
     return store_account, make_seller_user(seller=seller), case
-
-
-@pytest.fixture
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def sign_in(page, base_url: str, username: str) -> None:

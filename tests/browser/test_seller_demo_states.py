@@ -16,7 +16,6 @@ from django.urls import reverse
 from accounts.models import StoreAccount
 from health.demo import seed
 from health.demo.seed import DEMO_PASSWORD, SHOWCASES
-from tests.browser.chromium import CHROMIUM_ARGS
 from tests.browser.test_seller_dashboard import DESKTOP, PHONE
 
 STATES = Path(settings.BASE_DIR) / "screenshots" / "states"
@@ -50,16 +49,6 @@ def demo(monkeypatch: pytest.MonkeyPatch) -> None:
     """The demo as `make run` makes it, with only the showcase sellers of the crowd."""
     monkeypatch.setattr(seed, "SELLER_COUNT", max(SHOWCASES) + 1)
     call_command("seed_demo", stdout=io.StringIO(), verbosity=0)
-
-
-@pytest.fixture
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def sign_in(page, base_url: str, username: str, password: str = DEMO_PASSWORD) -> None:

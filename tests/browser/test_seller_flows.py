@@ -29,7 +29,6 @@ from tests.builders import PASSWORD, make_seller, make_seller_user, make_store_a
 VIEWPORTS = pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "390"])
 LIVE_DATABASE = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 # The demo's fixtures: Chromium, and the demo as `make run` makes it.
-browser = demo_states.browser
 demo = demo_states.demo
 
 

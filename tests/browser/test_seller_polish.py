@@ -18,7 +18,6 @@ from health.models import (
     EnforcementStatus,
     HealthState,
 )
-from tests.browser.chromium import CHROMIUM_ARGS
 from tests.builders import PASSWORD, make_seller, make_seller_user, make_store_account
 from tests.health.dashboard_data import add_history, add_violations, open_case
 
@@ -90,16 +89,6 @@ def polish_seller():
         "case": case,
         "enforcement": enforcement,
     }
-
-
-@pytest.fixture
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def seller_pages(data: dict) -> list[tuple[str, str]]:

@@ -25,20 +25,9 @@ from health.models import (
 from health.rating import AHA_LINE, WINDOW_DAYS
 from health.services.enrollment import remove_from_aha
 from health.state import mask_to_bytes
-from tests.browser.chromium import CHROMIUM_ARGS
 from tests.browser.test_seller_dashboard import DESKTOP, PHONE, sign_in
 from tests.builders import make_seller, make_seller_user, make_store_account
 from tests.health.dashboard_data import add_history, open_case, yesterday
-
-
-@pytest.fixture
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def _enrolled(store_account) -> None:

@@ -13,7 +13,6 @@ from django.utils import formats, translation
 from accounts.models import Language
 from health.chart import WIDTH
 from health.models import ViolationCategory
-from tests.browser.chromium import CHROMIUM_ARGS
 from tests.browser.test_seller_dashboard import DESKTOP, PHONE, sign_in
 from tests.builders import make_seller_user
 from tests.health.test_forecast_properties import day, steady_account
@@ -32,16 +31,6 @@ LABEL_SIZES = f"""() => {{
       height: label.getBoundingClientRect().height,
     }}));
 }}"""
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -13,22 +13,11 @@ from django.conf import settings
 from django.urls import reverse
 
 from health.models import Violation, ViolationCategory
-from tests.browser.chromium import CHROMIUM_ARGS
 from tests.browser.test_seller_dashboard import DESKTOP, PHONE, sign_in
 from tests.builders import make_seller_user
 from tests.health.test_forecast_properties import steady_account
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "screenshots"
-
-
-@pytest.fixture
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
