@@ -188,20 +188,25 @@ STORE_EMAILS = [
 ]
 
 
-@pytest.mark.parametrize("kind", STORE_EMAILS)
-def test_every_polish_email_names_its_store_in_polish_and_grammatically(kind: str):
-    seller = make_seller(language="pl")
+def us_store_email(kind: str, language: str) -> str:
+    """The subject and body of a seller's email about a store in the United States."""
+    seller = make_seller(language=language)
     store_account = make_store_account(seller=seller, marketplace="US")
     email = OutboxEmail(
         key=f"{kind}:x",
         kind=kind,
         seller=seller,
         store_account=store_account,
-        language="pl",
+        language=language,
         context=SAMPLE_CONTEXTS[kind],
     )
     subject, body = render_email(email)
-    text = f"{subject}\n{body}"
+    return f"{subject}\n{body}"
+
+
+@pytest.mark.parametrize("kind", STORE_EMAILS)
+def test_every_polish_email_names_its_store_in_polish_and_grammatically(kind: str):
+    text = us_store_email(kind, "pl")
     for name in ENGLISH_NAMES:
         assert name not in text
     # A country's nominative after "w sklepie" (locative) is not Polish: "sklep: X" is.
@@ -219,18 +224,7 @@ ENGLISH_EMAILS = [
 
 @pytest.mark.parametrize("kind", ENGLISH_EMAILS)
 def test_every_english_email_puts_the_article_before_a_country_that_takes_one(kind: str):
-    seller = make_seller(language="en")
-    store_account = make_store_account(seller=seller, marketplace="US")
-    email = OutboxEmail(
-        key=f"{kind}:x",
-        kind=kind,
-        seller=seller,
-        store_account=store_account,
-        language="en",
-        context=SAMPLE_CONTEXTS[kind],
-    )
-    subject, body = render_email(email)
-    text = " ".join(f"{subject}\n{body}".split())
+    text = " ".join(us_store_email(kind, "en").split())
     assert "in the United States" in text
     assert "in United States" not in text
 
