@@ -8,6 +8,7 @@ import logging
 import zoneinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -45,6 +46,19 @@ def zone_named(name: str) -> ZoneInfo:
 @functools.cache
 def _known_time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
+
+
+def acted_by(verbose_name: str) -> models.ForeignKey:
+    """The user who did something to a row. The row outlives the user: deleting the user only
+    empties the link, and a user has no reverse accessor for it."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=verbose_name,
+    )
 
 
 class Language(models.TextChoices):
@@ -308,14 +322,7 @@ class EmergencyContact(models.Model):
         null=True, blank=True, editable=False, verbose_name=_("is dialable")
     )
     updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
-    updated_by = models.ForeignKey(
-        User,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("updated by"),
-    )
+    updated_by = acted_by(_("updated by"))
 
     class Meta:
         verbose_name = _("emergency contact")

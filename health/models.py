@@ -14,7 +14,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Marketplace, Seller, StoreAccount
+from accounts.models import Marketplace, Seller, StoreAccount, acted_by
 
 USER = settings.AUTH_USER_MODEL
 
@@ -115,22 +115,8 @@ class Violation(models.Model):
     description = models.TextField(blank=True, max_length=2000, verbose_name=_("description"))
     detected_at = models.DateTimeField(default=timezone.now, verbose_name=_("detected at"))
     resolved_at = models.DateTimeField(null=True, blank=True, verbose_name=_("resolved at"))
-    recorded_by = models.ForeignKey(
-        USER,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("recorded by"),
-    )
-    resolved_by = models.ForeignKey(
-        USER,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("resolved by"),
-    )
+    recorded_by = acted_by(_("recorded by"))
+    resolved_by = acted_by(_("resolved by"))
     # The upstream system's own id (the API's upsert key), and what it points the seller at.
     external_id = models.CharField(
         max_length=100, null=True, blank=True, unique=True, verbose_name=_("external ID")
@@ -311,14 +297,7 @@ class EnrollmentEvent(models.Model):
         help_text=_("The marketplace's local day it took effect."), verbose_name=_("day")
     )
     at = models.DateTimeField(default=timezone.now, verbose_name=_("when"))
-    by = models.ForeignKey(
-        USER,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("by"),
-    )
+    by = acted_by(_("by"))
     note = models.TextField(blank=True, max_length=2000, verbose_name=_("note"))
 
     class Meta:
@@ -523,14 +502,7 @@ class AHACase(PlanOfAction):
         verbose_name=_("assigned to"),
     )
     closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
-    closed_by = models.ForeignKey(
-        USER,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("closed by"),
-    )
+    closed_by = acted_by(_("closed by"))
     close_note = models.TextField(blank=True, max_length=4000, verbose_name=_("close note"))
 
     objects = AHACaseQuerySet.as_manager()
@@ -595,14 +567,7 @@ class ContactAttempt(models.Model):
     )
     note = models.TextField(blank=True, max_length=2000, verbose_name=_("note"))
     at = models.DateTimeField(default=timezone.now, verbose_name=_("when"))
-    by = models.ForeignKey(
-        USER,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("by"),
-    )
+    by = acted_by(_("by"))
 
     class Meta:
         verbose_name = _("contact attempt")
@@ -668,14 +633,7 @@ class Enforcement(PlanOfAction):
     opened_at = models.DateTimeField(default=timezone.now, verbose_name=_("opened at"))
     deadline_at = models.DateTimeField(null=True, blank=True, verbose_name=_("deadline at"))
     decided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("decided at"))
-    decided_by = models.ForeignKey(
-        USER,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("decided by"),
-    )
+    decided_by = acted_by(_("decided by"))
     decision_note = models.TextField(blank=True, max_length=4000, verbose_name=_("decision note"))
 
     class Meta:
@@ -720,14 +678,7 @@ class Appeal(PlanOfAction):
     enforcement = models.ForeignKey(
         Enforcement, on_delete=models.CASCADE, related_name="appeals", verbose_name=_("enforcement")
     )
-    submitted_by = models.ForeignKey(
-        USER,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("submitted by"),
-    )
+    submitted_by = acted_by(_("submitted by"))
     status = models.CharField(
         max_length=8,
         choices=AppealStatus.choices,
@@ -735,14 +686,7 @@ class Appeal(PlanOfAction):
         verbose_name=_("status"),
     )
     decided_at = models.DateTimeField(null=True, blank=True, verbose_name=_("decided at"))
-    decided_by = models.ForeignKey(
-        USER,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("decided by"),
-    )
+    decided_by = acted_by(_("decided by"))
     decision_note = models.TextField(blank=True, max_length=4000, verbose_name=_("decision note"))
 
     objects = AppealQuerySet.as_manager()
