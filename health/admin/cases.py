@@ -368,11 +368,9 @@ class EnforcementViewFilter(admin.SimpleListFilter):
         return [("appeals", _("Appeals waiting"))]
 
     def queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
-        if self.value() == "appeals":
-            return queryset.filter(appeals_waiting()).order_by(
-                F("plan_submitted_at").asc(nulls_last=True), "id"
-            )
-        return queryset
+        # The order is EnforcementAdmin.get_ordering's: the change list puts the admin's
+        # ordering before any the filter's queryset would add.
+        return queryset.filter(appeals_waiting()) if self.value() == "appeals" else queryset
 
 
 @admin.register(Enforcement)
@@ -389,6 +387,12 @@ class EnforcementAdmin(SpecialistAdmin):
     list_filter = [EnforcementViewFilter, "status", "kind", MarketplaceFilter]
     list_select_related = ["store_account__seller", "store_account__marketplace", "decided_by"]
     search_fields = ["store_account__seller__name"]
+
+    def get_ordering(self, request: HttpRequest) -> list:
+        if request.GET.get(EnforcementViewFilter.parameter_name) == "appeals":
+            return [F("plan_submitted_at").asc(nulls_last=True), "id"]
+        return super().get_ordering(request)
+
     specialist_actions = (
         SpecialistAction(
             "reinstate",

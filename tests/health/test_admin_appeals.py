@@ -42,8 +42,10 @@ def appealed(marketplace: str = "PL") -> Enforcement:
 
 def test_the_appeals_view_lists_appeals_waiting_oldest_first() -> None:
     first, second = appealed(), appealed()
+    # Appealed first but opened first too: the order is the appeals', not the openings'.
     Enforcement.objects.filter(pk=second.pk).update(
-        plan_submitted_at=first.plan_submitted_at - dt.timedelta(hours=1)
+        plan_submitted_at=first.plan_submitted_at - dt.timedelta(hours=1),
+        opened_at=first.opened_at - dt.timedelta(hours=2),
     )
     not_appealed = deactivated()
     client = client_for(make_specialist())
