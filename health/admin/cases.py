@@ -420,8 +420,10 @@ class ActionFilter(admin.SimpleListFilter):
     parameter_name = "action"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        codes = model_admin.get_queryset(request).order_by().values_list("action", flat=True)
-        return sorted(((code, action_words(code)) for code in set(codes)), key=lambda c: c[1])
+        codes = (
+            model_admin.get_queryset(request).order_by().values_list("action", flat=True).distinct()
+        )
+        return sorted(((code, action_words(code)) for code in codes), key=lambda c: c[1])
 
     def queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
         return queryset.filter(action=self.value()) if self.value() else queryset
