@@ -101,6 +101,7 @@ def seller_panel(seller: Seller, stores: QuerySet[StoreAccount]) -> dict[str, An
         "emails": list(
             OutboxEmail.objects.filter(seller=seller)
             .filter(Q(store_account__in=in_scope) | Q(store_account__isnull=True))
+            .select_related("store_account__marketplace")
             .order_by("-created_at")[:SELLER_PANEL_ROWS]
         ),
     }

@@ -6,11 +6,15 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from health.models import EmailKind
 from health.services import callbacks, protection
+from health.services.outbox import queue_email
 from tests.builders import make_seller_user, make_store_account
 from tests.health.test_admin import change_url, client_for, make_specialist, open_case
 
 pytestmark = pytest.mark.django_db
+
+DEADLINE = "2026-11-26T13:00:00+00:00"
 
 
 def world():
@@ -44,7 +48,7 @@ def test_the_panel_shows_only_the_specialists_stores() -> None:
 
 
 def test_the_panel_costs_the_same_queries_with_a_long_history() -> None:
-    case, _american, _callback = world()
+    case, american, _callback = world()
     specialist = make_specialist()
     client = client_for(specialist)
     client.get(change_url(case))
@@ -55,8 +59,17 @@ def test_the_panel_costs_the_same_queries_with_a_long_history() -> None:
         return len(captured)
 
     before = queries()
-    for _ in range(15):
+    for n in range(15):
         protection.record_contact_attempt(
             case=case, channel="phone", outcome="no_answer", note="", by=specialist
         )
+        # Emails about each store: every row's time is shown in its store's zone.
+        for store_account in (case.store_account, american):
+            queue_email(
+                kind=EmailKind.CASE_REMINDER,
+                key=f"case_reminder:{store_account.pk}:{n}",
+                seller=store_account.seller,
+                store_account=store_account,
+                context={"case_id": case.pk, "hours_left": 24, "deadline_at": DEADLINE},
+            )
     assert queries() <= before
