@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 from django.template import TemplateDoesNotExist
+from django.urls import NoReverseMatch
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -41,23 +42,26 @@ def as_received(email: OutboxEmail) -> tuple[str, str] | None:
     """The subject and body as the seller received them (or will): the sender's own renderer
     (health.emails.render_email), in the email's language; None if it cannot be rendered."""
     shown = copy.copy(email)
-    shown.context = {
-        name: HIDDEN_LINK if name in SECRET_CONTEXT else value
-        for name, value in email.context.items()
-    }
+    shown.context = shown_context(email)
     try:
         return render_email(shown)
-    except (TemplateDoesNotExist, ValueError, TypeError, KeyError):
+    except (TemplateDoesNotExist, NoReverseMatch, ValueError, TypeError, KeyError):
         return None
 
 
 def technical_details(email: OutboxEmail) -> str:
     """The raw row, for specialists who need it: its key and context (secrets hidden)."""
-    context = {
+    return json.dumps(
+        {"key": email.key, "context": shown_context(email)}, indent=2, ensure_ascii=False
+    )
+
+
+def shown_context(email: OutboxEmail) -> dict[str, Any]:
+    """The email's context with its secrets hidden."""
+    return {
         name: HIDDEN_LINK if name in SECRET_CONTEXT else value
         for name, value in email.context.items()
     }
-    return json.dumps({"key": email.key, "context": context}, indent=2, ensure_ascii=False)
 
 
 @admin.register(OutboxEmail)

@@ -90,3 +90,20 @@ def test_an_email_that_cannot_be_rendered_still_opens() -> None:
     response = client_for(make_specialist()).get(change_url(email))
     assert response.status_code == 200
     assert "cannot be shown as sent" in response.content.decode()
+
+
+def test_an_email_whose_link_cannot_be_built_still_lists_and_opens() -> None:
+    seller = make_seller()
+    store_account = make_store_account(seller=seller, marketplace="PL")
+    email = queue_email(
+        kind=EmailKind.APPEAL_REJECTED,
+        key=f"appeal_rejected:{store_account.pk}:broken",
+        seller=seller,
+        store_account=store_account,
+        context={"enforcement_id": "not-a-number", "note": "n"},
+    )
+    client = client_for(make_specialist())
+    listing = client.get(changelist("health_outboxemail"))
+    assert listing.status_code == 200
+    assert "Appeal rejected" in listing.content.decode()
+    assert client.get(change_url(email)).status_code == 200
