@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin_times import zoned_html
 from accounts.models import Seller, User
 from health.admin.actions import SpecialistAction
 from health.admin.base import SpecialistAdmin
@@ -194,7 +193,7 @@ class AHACaseAdmin(SpecialistAdmin):
         "__str__",
         "status",
         "trigger",
-        "deadline_local",
+        "deadline_at",
         "left",
         "assigned_to",
         "plan",
@@ -210,7 +209,7 @@ class AHACaseAdmin(SpecialistAdmin):
     ]
     search_fields = ["store_account__seller__name"]
     list_select_related = ["store_account__seller", "store_account__marketplace", "assigned_to"]
-    readonly_fields = ["deadline_local", "left"]
+    readonly_fields = ["left"]
     inlines = [ContactAttemptInline]
     specialist_actions = (
         # Not offered on a case someone already works on (the service still allows a takeover).
@@ -277,10 +276,6 @@ class AHACaseAdmin(SpecialistAdmin):
         notes = CaseNote.objects.filter(case_id=object_id if object_id.isdigit() else None)
         context = {"internal_notes": notes.select_related("by")[:50], **(extra_context or {})}
         return super().change_view(request, object_id, form_url, context)
-
-    @admin.display(description=_("Deadline"), ordering="deadline_at")
-    def deadline_local(self, case: AHACase) -> str:
-        return zoned_html(case.deadline_at, case.store_account.marketplace)
 
     @admin.display(description=_("Plan"), boolean=True)
     def plan(self, case: AHACase) -> bool:
