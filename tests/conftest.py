@@ -143,19 +143,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_call(item: pytest.Item) -> None:
-    """A test that restores the migrated data must find it to restore; otherwise its flush would
-    leave every later test without marketplaces, and the failures would show up far from here."""
-    marker = item.get_closest_marker("django_db")
+@pytest.fixture(autouse=True)
+def migrated_data_restored(request: pytest.FixtureRequest) -> None:
+    """A test that restores the migrated data must have found it to restore; otherwise its flush
+    leaves every later test without marketplaces, and the failures show up far from here.
+    Runs after the database set-up (pytest-django's autouse fixtures come first) and before the
+    test's own fixtures, in the context the set-up ran in."""
+    marker = request.node.get_closest_marker("django_db")
     if marker is None or not marker.kwargs.get("serialized_rollback"):
         return
     from django.db import connection
 
     if not hasattr(connection, "_test_serialized_contents"):
         pytest.fail(
-            "this test's database connection lacks the serialized migrated data: was something "
-            "that switches context (Playwright's sync API) started before the database set-up?"
+            "the database set-up ran on a connection without the serialized migrated data: was "
+            "something that switches context (Playwright's sync API) started before it, in a "
+            "module- or session-scoped fixture?"
         )
 
 
