@@ -71,7 +71,7 @@ def marketplace_of(obj: Any) -> Marketplace | None:
     if isinstance(obj, Marketplace):
         return obj
     for path in ("marketplace", "store_account", "case"):
-        related = getattr(obj, path, None) if _is_loaded_or_set(obj, path) else None
+        related = getattr(obj, path, None) if _is_set_relation(obj, path) else None
         if isinstance(related, Marketplace):
             return related
         if related is not None and related is not obj:
@@ -81,9 +81,10 @@ def marketplace_of(obj: Any) -> Marketplace | None:
     return None
 
 
-def _is_loaded_or_set(obj: Any, name: str) -> bool:
-    # Only follow a relation that is set: reading an empty one would ask the database for
-    # nothing, and a non-relation attribute of that name is no marketplace.
+def _is_set_relation(obj: Any, name: str) -> bool:
+    # A relation that is set: reading an empty one would ask the database for nothing, and a
+    # non-relation attribute of that name is no marketplace. Following a set one queries unless
+    # the caller read it with select_related, as every list and panel that shows times does.
     try:
         field = obj._meta.get_field(name)
     except (AttributeError, FieldDoesNotExist):
