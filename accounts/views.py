@@ -69,7 +69,8 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 def next_url(request: HttpRequest) -> str:
     """Where to go after the second factor: a same-site `next`, else the back office."""
     candidate = request.POST.get("next") or request.GET.get("next") or ""
-    safe = url_has_allowed_host_and_scheme(
+    # A path only: redirect() reads anything else ("12", "admin:index") as a view's name.
+    safe = candidate.startswith("/") and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
     return candidate if safe else reverse("admin:index")
