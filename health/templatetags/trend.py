@@ -45,8 +45,8 @@ def moved_list(days: list[DayText]) -> SafeString:
     for day in days:
         iso = day.day.isoformat()
         moved = gettext("%(before)s to %(after)s") % {
-            "before": _grouped(day.before),
-            "after": _grouped(day.after),
+            "before": _number(day.before, grouped=True),
+            "after": _number(day.after, grouped=True),
         }
         parts.append(
             f'<li id="moved-{iso}"><p><time datetime="{iso}">'
@@ -66,12 +66,10 @@ def _direction(points: int) -> str:
     return ' class="up"' if points > 0 else ' class="down"' if points < 0 else ""
 
 
-def _grouped(value: int) -> str:
-    """A number as humanize's intcomma writes it (grouped in every locale)."""
-    return str(value) if -1000 < value < 1000 else intcomma(value)
-
-
-def _number(value: int) -> str:
-    """A number as the template would localize it; below 1,000 it reads the same in every
-    locale, and formatting each of hundreds of cells is what this tag saves."""
-    return str(value) if value < 1000 else number_format(value)
+def _number(value: int, *, grouped: bool = False) -> str:
+    """A number as the template wrote it: localized, or grouped in every locale (humanize's
+    intcomma). Below 1,000 both are its digits, and formatting hundreds of cells one by one is
+    what these tags save."""
+    if -1000 < value < 1000:
+        return str(value)
+    return intcomma(value) if grouped else number_format(value)
