@@ -358,14 +358,15 @@ class EnforcementViewFilter(admin.SimpleListFilter):
 
     title = _("view")
     parameter_name = "view"
+    APPEALS = "appeals"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        return [("appeals", _("Appeals waiting"))]
+        return [(self.APPEALS, _("Appeals waiting"))]
 
     def queryset(self, request: HttpRequest, queryset: models.QuerySet) -> models.QuerySet:
         # The order is EnforcementAdmin.get_ordering's: the change list puts the admin's
         # ordering before any the filter's queryset would add.
-        return queryset.filter(appeals_waiting()) if self.value() == "appeals" else queryset
+        return queryset.filter(appeals_waiting()) if self.value() == self.APPEALS else queryset
 
 
 @admin.register(Enforcement)
@@ -384,7 +385,7 @@ class EnforcementAdmin(SpecialistAdmin):
     search_fields = ["store_account__seller__name"]
 
     def get_ordering(self, request: HttpRequest) -> list:
-        if request.GET.get(EnforcementViewFilter.parameter_name) == "appeals":
+        if request.GET.get(EnforcementViewFilter.parameter_name) == EnforcementViewFilter.APPEALS:
             return [F("plan_submitted_at").asc(nulls_last=True), "id"]
         return super().get_ordering(request)
 
