@@ -11,10 +11,9 @@ from health.services import callbacks, protection
 from health.services.outbox import queue_email
 from tests.builders import make_seller_user, make_store_account
 from tests.health.test_admin import change_url, client_for, make_specialist, open_case
+from tests.health.test_admin_outbox import DEADLINE
 
 pytestmark = pytest.mark.django_db
-
-DEADLINE = "2026-11-26T13:00:00+00:00"
 
 
 def world():
