@@ -154,7 +154,7 @@ CACHE_URL = env_url("CACHE_URL", schemes=("redis", "rediss")) or REDIS_URL
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "aha_site.cache.RedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "aha-cache"),
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
