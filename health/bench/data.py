@@ -51,9 +51,12 @@ def build(
     accounts: int,
     history_days: int,
     first_open_day: dt.date,
+    nights: int,
     progress: Callable[[str, int], Callable[[int], None]],
 ) -> BenchData:
-    """Load `accounts` store accounts with `history_days` of stored history before the day."""
+    """Load `accounts` store accounts with `history_days` of stored history before the day, and
+    the orders of the `nights` days the benchmark closes from it (and of the days leaving the
+    window then)."""
     opened_on = first_open_day - dt.timedelta(days=max(history_days, WINDOW_DAYS) + 1)
     # Every month the history, the orders leaving the window and the closed days fall in.
     _prepare_months(opened_on - dt.timedelta(days=WINDOW_DAYS), first_open_day)
@@ -88,7 +91,7 @@ def build(
     add_history(
         accounts=accounts, first_open_day=first_open_day, days=history_days, progress=progress
     )
-    _copy_orders(accounts, _open_and_leaving_days(first_open_day), progress)
+    _copy_orders(accounts, _open_and_leaving_days(first_open_day, nights), progress)
     _copy(
         "health_violation",
         VIOLATION_COLUMNS,
@@ -155,9 +158,21 @@ def _copy_orders(
         )
 
 
-def _open_and_leaving_days(first_open_day: dt.date) -> list[dt.date]:
+def add_nights(
+    *,
+    accounts: int,
+    first: dt.date,
+    nights: int,
+    progress: Callable[[str, int], Callable[[int], None]],
+) -> None:
+    """The orders of `nights` more days to close from `first`, after those of build: their
+    leaving days must already be in the stored history (see add_history)."""
+    _copy_orders(accounts, [first + dt.timedelta(days=n) for n in range(nights)], progress)
+
+
+def _open_and_leaving_days(first_open_day: dt.date, nights: int) -> list[dt.date]:
     """Orders of the days the benchmark closes, and of the days leaving the window then."""
-    open_days = [first_open_day + dt.timedelta(days=n) for n in range(4)]
+    open_days = [first_open_day + dt.timedelta(days=n) for n in range(nights)]
     return open_days + [day - dt.timedelta(days=WINDOW_DAYS) for day in open_days]
 
 
