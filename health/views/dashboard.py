@@ -189,7 +189,8 @@ def dashboard_context(
     """Everything the dashboard shows, read fresh; `what_if` holds a what-if's parameters."""
     state = _health_of(store_account)
     violations = _violations(store_account)
-    outlook, what_if_form = _outlook(store_account, state, violations, period, what_if)
+    series = outlook_series(store_account, state, period=period)
+    outlook, what_if_form = _outlook(store_account, state, violations, series, what_if)
     cases = list(
         AHACase.objects.filter(store_account=store_account)
         .select_related("violation")
@@ -210,6 +211,7 @@ def dashboard_context(
         "trend": trend_html(
             store_account,
             state,
+            series=series,
             period=period,
             outlook=outlook,
             marks=violation_marks(store_account.marketplace, violations),
@@ -261,6 +263,7 @@ def trend_html(
     store_account: StoreAccount,
     state: HealthState,
     *,
+    series: Series,
     period: str,
     outlook: Outlook,
     marks: ViolationMarks = ((), ()),
@@ -280,7 +283,7 @@ def trend_html(
     html = _cache_get(key)
     if html is None:
         chart = build_trend(
-            outlook_series(store_account, state, period=period).ratings.items(),
+            series.ratings.items(),
             last_day=last_day,
             days=PERIODS[period],
             forecast=[(day.day, day.ahr) for day in outlook.shown.shown],
@@ -349,7 +352,7 @@ def _outlook(
     store_account: StoreAccount,
     state: HealthState,
     violations: list[Violation],
-    period: str,
+    series: Series,
     what_if: QueryDict | None,
 ) -> tuple[Outlook, WhatIfForm | None]:
     """The outlook, with the what-if asked when its form is valid (else the form's errors)."""
@@ -357,7 +360,7 @@ def _outlook(
     arguments = {
         "facts": facts,
         "violations": violation_facts(store_account.marketplace, violations),
-        "series": outlook_series(store_account, state, period=period),
+        "series": series,
     }
     if what_if is None:
         return build_outlook(store_account, state, **arguments), None

@@ -1,9 +1,12 @@
 """The pure explanation and forecast (health/forecast.py), example by example."""
 
+import math
 from datetime import date, timedelta
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from health.eligibility import (
     MAX_CONSECUTIVE_DAYS_BELOW,
@@ -177,6 +180,15 @@ def test_a_fractional_rate_is_spread_in_whole_orders():
     assert spread == [2, 2, 3, 2, 2, 3]
     with pytest.raises(ValueError):
         orders_on_day(Fraction(-1), 1)
+
+
+@given(
+    rate=st.fractions(min_value=0, max_value=10_000, max_denominator=RECENT_DAYS),
+    days=st.integers(min_value=1, max_value=400),
+)
+def test_the_first_n_days_hold_exactly_floor_of_n_times_the_rate(rate, days):
+    assert sum(orders_on_day(rate, n) for n in range(1, days + 1)) == math.floor(days * rate)
+    assert all(orders_on_day(rate, n) >= 0 for n in range(1, days + 1))
 
 
 def test_steady_orders_keep_the_window_and_179_days_on_record_qualify_tomorrow():
