@@ -184,7 +184,8 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "accounts.throttle.ThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's, reading each request's user with one statement (accounts/backends.py).
+    "accounts.backends.ModelBackend",
 ]
 LOGIN_URL = "accounts:login"
 # The address of the site as seen from outside, for links in emails (set-password links).

@@ -35,7 +35,7 @@ from health.rating import AHA_LINE, WINDOW_DAYS
 
 MARKETPLACE = "PL"
 PHONE = "+48512345678"
-AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
+AUTH_BACKEND = "accounts.backends.ModelBackend"
 # The server runs with SECURE_HTTPS=0, so its cookies keep Django's plain names.
 SESSION_COOKIE = "sessionid"
 CSRF_COOKIE = "csrftoken"
