@@ -7,6 +7,10 @@ statement is the same for every request, so it is written once per process from 
 columns and the row becomes a User as the ORM would make it (Model.from_db). On databases other
 than PostgreSQL, whose drivers hand back values the ORM still converts (SQLite's dates and
 booleans), it is the ORM's query as before.
+
+This holds while the user model's default manager filters nothing and no field of it converts
+its column on the way out (from_db_value); tests/accounts/test_backends.py fails the day either
+changes.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ class ModelBackend(backends.ModelBackend):
         if connection.vendor != "postgresql":
             return super().get_user(user_id)
         sql, field_names = _user_statement(connection.alias)
+        # As the ORM prepares a primary key: "7" and 7.0 are user 7, "x" is a ValueError.
+        user_id = user_model._meta.pk.get_prep_value(user_id)
         with connection.cursor() as cursor:
             cursor.execute(sql, [user_id])
             row = cursor.fetchone()

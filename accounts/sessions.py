@@ -16,11 +16,25 @@ from __future__ import annotations
 
 import logging
 
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.sessions.backends import cached_db
 
 logger = logging.getLogger(__name__)
 
 SESSION_CACHE_SECONDS = 300
+# Sign-in backends renamed since sessions were made with them. A session names the backend that
+# signed it in, and Django signs out one whose backend is no longer listed: read under the new
+# name, an upgrade signs no one out, and the stored name is left as it was, so a session not
+# written since still works after a rollback.
+RENAMED_BACKENDS = {"django.contrib.auth.backends.ModelBackend": "accounts.backends.ModelBackend"}
+
+
+def with_current_backend(data: dict) -> dict:
+    """Session data with a renamed sign-in backend read under its current name."""
+    renamed = RENAMED_BACKENDS.get(data.get(BACKEND_SESSION_KEY))
+    if renamed is not None:
+        data[BACKEND_SESSION_KEY] = renamed
+    return data
 
 
 class SessionStore(cached_db.SessionStore):
@@ -33,13 +47,13 @@ class SessionStore(cached_db.SessionStore):
             logger.warning("Session cache unreachable; the session is read from the database.")
             data = None
         if data is not None:
-            return data
+            return with_current_backend(data)
         stored = self._get_session_from_db()
         if not stored:
             return {}
         data = self.decode(stored.session_data)
         self._cache_set(data, self.get_expiry_age(expiry=stored.expire_date))
-        return data
+        return with_current_backend(data)
 
     def exists(self, session_key: str) -> bool:
         # The database holds every session; asking it alone keeps sign-in working without

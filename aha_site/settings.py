@@ -173,7 +173,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, API_MAX_BODY_BYTES)
 # Sessions: read from the cache when every web process shares it (Redis), written through to the
 # database, which stays the record (accounts/sessions.py); with only in-process memory, from the
 # database, so a sign-out in one process counts in every other at once.
-SESSION_ENGINE = "accounts.sessions" if CACHE_URL else "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "accounts.sessions" if CACHE_URL else "accounts.sessions_db"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

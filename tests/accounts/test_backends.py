@@ -3,8 +3,12 @@ ORM reads, on PostgreSQL and (through the ORM itself) elsewhere."""
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import pytest
 from django.contrib.auth import backends as django_backends
+from django.contrib.sessions.models import Session
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -74,3 +78,44 @@ def test_signing_in_with_the_form_uses_this_backend_and_signing_out_ends_it(sett
     User.objects.filter(pk=user.pk).update(password="changed elsewhere")
     # A password changed elsewhere ends the session, as with Django's backend.
     assert not client.get(reverse("accounts:home")).wsgi_request.user.is_authenticated
+
+
+def test_the_statement_holds_only_while_the_model_needs_no_orm_on_the_way_out():
+    # The plain statement reads every row of the table and hands its columns to from_db as they
+    # come: a default manager that filters (say, soft deletion) or a field that converts its
+    # column (from_db_value) would need the ORM's query here.
+    assert not User._default_manager.all().query.where
+    assert not [f.name for f in User._meta.concrete_fields if hasattr(f, "from_db_value")]
+
+
+@pytest.mark.parametrize("given", ["{pk}", "{pk}.0"])
+def test_an_id_is_prepared_as_the_orm_prepares_it(given):
+    user = make_seller_user(seller=make_store_account().seller)
+    value = given.format(pk=user.pk)
+    assert ModelBackend().get_user(value if "." not in value else float(value)) == user
+
+
+def test_an_id_that_is_no_number_is_refused_as_django_refuses_it():
+    make_seller_user(seller=make_store_account().seller)
+    for backend in (ModelBackend(), django_backends.ModelBackend()):
+        with pytest.raises(ValueError, match="expected a number"):
+            backend.get_user("not a number")
+        assert backend.get_user(None) is None
+
+
+@pytest.mark.parametrize("engine", ["accounts.sessions", "accounts.sessions_db"])
+def test_a_session_made_with_djangos_backend_stays_signed_in_and_keeps_its_stored_name(
+    settings, engine
+):
+    settings.SESSION_ENGINE = engine
+    user = make_seller_user(seller=make_store_account().seller)
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    key = client.session.session_key
+    # As a session signed in before the rename, and not read since (the cache holds none).
+    store = import_module(engine).SessionStore(key)
+    if hasattr(store, "cache_key"):
+        cache.delete(store.cache_key)
+    assert client.get(reverse("accounts:home")).wsgi_request.user == user
+    stored = Session.objects.get(session_key=key).get_decoded()
+    assert stored["_auth_user_backend"] == "django.contrib.auth.backends.ModelBackend"

@@ -134,7 +134,7 @@ def test_the_page_serves_when_the_cache_is_unreachable(seller_client, store_acco
     add_history(store_account, days=30)
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "aha_site.cache.RedisCache",
             # Nothing listens on port 1: every cache call fails at once.
             "LOCATION": "redis://127.0.0.1:1/0",
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
@@ -147,7 +147,7 @@ def test_the_chart_is_shared_through_redis(seller_client, store_account, setting
     add_history(store_account, days=30)
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "aha_site.cache.RedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": f"aha-cache-test-{store_account.pk}",
         }

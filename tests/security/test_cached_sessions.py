@@ -18,7 +18,7 @@ from tests.client import Client
 pytestmark = pytest.mark.django_db
 
 UNREACHABLE = {
-    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+    "BACKEND": "aha_site.cache.RedisCache",
     # Nothing listens on port 1: every cache call fails at once.
     "LOCATION": "redis://127.0.0.1:1/0",
     "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
