@@ -6,6 +6,7 @@ from __future__ import annotations
 from importlib import import_module
 
 import pytest
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.auth import backends as django_backends
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
@@ -15,7 +16,7 @@ from django.urls import reverse
 
 from accounts.backends import ModelBackend
 from accounts.models import User
-from tests.builders import make_seller_user, make_staff_user, make_store_account
+from tests.builders import PASSWORD, make_seller_user, make_staff_user, make_store_account
 from tests.client import Client
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +55,7 @@ def test_a_signed_in_request_reads_its_user_in_one_query(postgres):
     user = make_seller_user(seller=make_store_account().seller)
     client = Client()
     client.force_login(user)
-    assert client.session["_auth_user_backend"] == "accounts.backends.ModelBackend"
+    assert client.session[BACKEND_SESSION_KEY] == "accounts.backends.ModelBackend"
     with CaptureQueriesContext(connection) as queries:
         response = client.get(reverse("accounts:home"))
     assert response.status_code == 200
@@ -66,14 +67,12 @@ def test_a_signed_in_request_reads_its_user_in_one_query(postgres):
 
 def test_signing_in_with_the_form_uses_this_backend_and_signing_out_ends_it(settings):
     user = make_seller_user(seller=make_store_account().seller)
-    user.set_password("a long pass phrase 42")
-    user.save()
     client = Client()
     response = client.post(
-        reverse("accounts:login"), {"username": user.username, "password": "a long pass phrase 42"}
+        reverse("accounts:login"), {"username": user.username, "password": PASSWORD}
     )
     assert response.status_code == 302
-    assert client.session["_auth_user_backend"] == "accounts.backends.ModelBackend"
+    assert client.session[BACKEND_SESSION_KEY] == "accounts.backends.ModelBackend"
     assert client.get(reverse("accounts:home")).wsgi_request.user == user
     User.objects.filter(pk=user.pk).update(password="changed elsewhere")
     # A password changed elsewhere ends the session, as with Django's backend.
@@ -88,11 +87,10 @@ def test_the_statement_holds_only_while_the_model_needs_no_orm_on_the_way_out():
     assert not [f.name for f in User._meta.concrete_fields if hasattr(f, "from_db_value")]
 
 
-@pytest.mark.parametrize("given", ["{pk}", "{pk}.0"])
-def test_an_id_is_prepared_as_the_orm_prepares_it(given):
+@pytest.mark.parametrize("as_given", [str, float])
+def test_an_id_is_prepared_as_the_orm_prepares_it(as_given):
     user = make_seller_user(seller=make_store_account().seller)
-    value = given.format(pk=user.pk)
-    assert ModelBackend().get_user(value if "." not in value else float(value)) == user
+    assert ModelBackend().get_user(as_given(user.pk)) == user
 
 
 def test_an_id_that_is_no_number_is_refused_as_django_refuses_it():
@@ -118,4 +116,4 @@ def test_a_session_made_with_djangos_backend_stays_signed_in_and_keeps_its_store
         cache.delete(store.cache_key)
     assert client.get(reverse("accounts:home")).wsgi_request.user == user
     stored = Session.objects.get(session_key=key).get_decoded()
-    assert stored["_auth_user_backend"] == "django.contrib.auth.backends.ModelBackend"
+    assert stored[BACKEND_SESSION_KEY] == "django.contrib.auth.backends.ModelBackend"
