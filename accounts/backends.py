@@ -29,7 +29,7 @@ class ModelBackend(backends.ModelBackend):
         connection = connections[alias]
         if connection.vendor != "postgresql":
             return super().get_user(user_id)
-        sql, field_names = _user_statement(connection.alias)
+        sql, field_names = _user_statement(alias)
         # As the ORM prepares a primary key: "7" and 7.0 are user 7, "x" is a ValueError.
         user_id = user_model._meta.pk.get_prep_value(user_id)
         with connection.cursor() as cursor:

@@ -1,7 +1,7 @@
 """The benchmark's measurements, each against data built by health.bench.data.
 
 Every reference is measured in the same run as the day close it is compared with: absolute times
-on a shared machine drift, ratios much less. And every figure a goal is judged by is measured more
+on a shared machine drift, ratios much less. And the floor and our own figures are measured more
 than once (see Repeated): one slow moment of the machine (an autovacuum, another process's load)
 must not decide a goal.
 """
