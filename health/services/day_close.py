@@ -26,6 +26,7 @@ from health.eligibility import (
     STAYS_ENROLLED,
     AccountFacts,
     DayDecision,
+    RatingWindow,
     decide_day,
     should_remind_about_contact,
 )
@@ -59,7 +60,7 @@ from health.services.enrollment import (
 from health.services.outbox import EmailDraft, queue_emails
 from health.services.protection import handle_low_ratings
 from health.services.status import change_day_statuses
-from health.state import mask_to_bytes, phone_is_valid, rating_window
+from health.state import mask_from_bytes, mask_to_bytes, phone_is_valid, rating_window
 
 # The HealthState columns a close of day rewrites (never `barred`: only specialists change it).
 STATE_FIELDS = (
@@ -75,6 +76,8 @@ STATE_FIELDS = (
     "enrolled_since",
     "contact_reminded_on",
 )
+# Positions in a closed row, ("store_account_id", *STATE_FIELDS).
+_AHR = 1 + STATE_FIELDS.index("ahr")
 # SQL types of the scratch table a PostgreSQL close copies the closed states into.
 _CLOSED = "day_close_closed_states"
 _STATE_SQL_TYPES = (
@@ -196,17 +199,14 @@ def _close_open_states(
     day: dt.date,
     id_range: tuple[int, int],
 ) -> dict[str, int]:
-    states = _lock_open_states(marketplace, day, id_range)
-    if not states:
+    rows = _lock_open_states(marketplace, day, id_range)
+    if not rows:
         return _counts(0, ChunkResult(), emails=0)
-    inputs = _load_inputs(marketplace, day, chunk, states)
+    inputs = _load_inputs(marketplace, day, chunk, rows)
     result = ChunkResult()
-    facts_of = _facts_of(marketplace)
-    decisions = WindowDecisions(day)
-    for state in states:
-        _close_one(state, facts_of(state), decisions, inputs, result)
-    emails = _write(marketplace, day, states, result)
-    return _counts(len(states), result, emails=emails)
+    closed = _close_rows(rows, inputs, WindowDecisions(day), _facts_of(marketplace), result)
+    emails = _write(marketplace, day, closed, result)
+    return _counts(len(rows), result, emails=emails)
 
 
 def _accounts_left_open(
@@ -242,17 +242,19 @@ def _counts(closed: int, result: ChunkResult, *, emails: int) -> dict[str, int]:
 
 def _lock_open_states(
     marketplace: Marketplace, day: dt.date, id_range: tuple[int, int]
-) -> list[OpenState]:
-    """The states still to close for `day`, locked, with their accounts' and contacts' facts."""
+) -> list[tuple]:
+    """The states still to close for `day`, locked, with their accounts' and contacts' facts:
+    rows of _OPEN_STATES_SQL, in id order."""
     sql = _OPEN_STATES_SQL if _is_postgres() else _OPEN_STATES_SQL.replace("FOR UPDATE OF s", "")
     with connection.cursor() as cursor:
         cursor.execute(sql, [*id_range, *id_range, marketplace.code, day, day])
-        rows = cursor.fetchall() if _is_postgres() else map(_from_sqlite, cursor.fetchall())
-    return [
-        OpenState(*row[:-2], has_valid_contact=_contact_valid(row[-2], row[-1])) for row in rows
-    ]
+        if _is_postgres():
+            return cursor.fetchall()
+        return [tuple(_from_sqlite(row)) for row in cursor.fetchall()]
 
 
+# The seller's position in a row of _OPEN_STATES_SQL.
+_SELLER = 12
 # Positions of the dates and booleans in a row of _OPEN_STATES_SQL: SQLite's declared-type
 # converters do not always reach raw queries, so plain text and integers are turned back here.
 _DATE_COLUMNS = (1, 7, 9, 11)
@@ -302,7 +304,7 @@ def _load_inputs(
     marketplace: Marketplace,
     day: dt.date,
     chunk: QuerySet[StoreAccount],
-    states: list[OpenState],
+    rows: list[tuple],
 ) -> ChunkInputs:
     """The chunk's orders and violations. Filters select by the chunk (a subquery), not by lists
     of ids, which cost more to build than to run on big chunks."""
@@ -311,7 +313,7 @@ def _load_inputs(
     leaving: dict[int, int] = {}
     # By the id range, not the chunk's subquery: an index range scan instead of a scan of whole
     # days. Ids of other marketplaces in the range are simply never looked up.
-    first_id, last_id = states[0].store_account_id, states[-1].store_account_id
+    first_id, last_id = rows[0][0], rows[-1][0]
     for pk, on, orders in DailyOrders.objects.filter(
         store_account__id__range=(first_id, last_id), day__in=[day, leaving_day]
     ).values_list("store_account_id", "day", "orders"):
@@ -320,16 +322,16 @@ def _load_inputs(
         yesterday=day - dt.timedelta(days=1),
         orders_entering=entering,
         orders_leaving=leaving,
-        window_orders=_window_orders_after_gap(day, states),
-        violations=_violations(marketplace, day, chunk, states),
+        window_orders=_window_orders_after_gap(day, rows),
+        violations=_violations(marketplace, day, chunk, rows),
     )
 
 
-def _window_orders_after_gap(day: dt.date, states: list[OpenState]) -> dict[int, int]:
+def _window_orders_after_gap(day: dt.date, rows: list[tuple]) -> dict[int, int]:
     """The full window sum for accounts that cannot roll from yesterday (first close, or a gap
     in closing); rare, so summing their window here keeps the usual cost per day constant."""
     yesterday = day - dt.timedelta(days=1)
-    gap_ids = [s.store_account_id for s in states if s.last_closed_day != yesterday]
+    gap_ids = [row[0] for row in rows if row[1] != yesterday]
     if not gap_ids:
         return {}
     first = day - dt.timedelta(days=WINDOW_DAYS - 1)
@@ -350,11 +352,11 @@ def _violations(
     marketplace: Marketplace,
     day: dt.date,
     chunk: QuerySet[StoreAccount],
-    states: list[OpenState],
+    rows: list[tuple],
 ) -> dict[int, list[ViolationFacts]]:
     """Violations that can be active on `day` for each account: its own store-scope ones and
     its seller's account-wide ones (a seller has one store account per marketplace)."""
-    by_seller = {state.seller_id: state.store_account_id for state in states}
+    by_seller = {row[_SELLER]: row[0] for row in rows}
     day_ends = _local_midnight(marketplace, day + dt.timedelta(days=1))
     oldest = _local_midnight(marketplace, day - dt.timedelta(days=WINDOW_DAYS - 1))
     columns = ("scope", "category", "severity", "detected_at", "resolved_at", "repeat")
@@ -365,7 +367,7 @@ def _violations(
     )
     # Two halves, each on its own index, in one round trip: one OR across both made PostgreSQL
     # scan every store account of the marketplace for each chunk.
-    first_id, last_id = states[0].store_account_id, states[-1].store_account_id
+    first_id, last_id = rows[0][0], rows[-1][0]
     own = (
         active.filter(store_account__id__range=(first_id, last_id))
         .exclude(scope=ViolationScope.ACCOUNT_WIDE)
@@ -401,32 +403,121 @@ def _violations(
 # ---------------------------------------------------------------------------------------------
 
 
-def _close_one(
-    state: OpenState,
-    facts: AccountFacts,
-    decisions: WindowDecisions,
+@dataclass
+class ClosedRows:
+    """A chunk's closed states, ready to write: most as rows in the order of
+    ("store_account_id", *STATE_FIELDS), the few whose decision changes more than the window
+    (or that are emailed, which can change them again) as OpenStates."""
+
+    id_range: tuple[int, int]
+    rows: list[tuple]
+    decided: list[OpenState]
+
+    def all_rows(self) -> list[tuple]:
+        row_of = attrgetter("store_account_id", *STATE_FIELDS)
+        return self.rows + [row_of(state) for state in self.decided]
+
+
+def _close_rows(
+    rows: list[tuple],
     inputs: ChunkInputs,
+    decisions: WindowDecisions,
+    facts_of: Callable[[tuple[str, bool, str, bool]], AccountFacts],
     result: ChunkResult,
-) -> None:
-    pk = state.store_account_id
-    if state.last_closed_day == inputs.yesterday:
-        orders = roll_orders(
-            state.orders_in_window,
-            entering=inputs.orders_entering.get(pk, 0),
-            leaving=inputs.orders_leaving.get(pk, 0),
-        )
-    else:
-        orders = inputs.window_orders[pk]
-    step = close_account_day(
-        state,
-        orders_in_window=orders,
-        violations=inputs.violations.get(pk, ()),
-        facts=facts,
-        decisions=decisions,
+) -> ClosedRows:
+    """Close the day of every open state of a chunk (rows of _OPEN_STATES_SQL).
+
+    One loop over plain rows, each step inline: on most nights, for most store accounts, the
+    rules decide nothing beyond the window (STAYS_ENROLLED, worked out once per case), and the
+    row written is the row read with the day's AHR, orders and window put in. Only the store
+    accounts with a decision become OpenStates, written by apply_day as the replay's are."""
+    day = decisions.day
+    yesterday = inputs.yesterday
+    entering = inputs.orders_entering.get
+    leaving = inputs.orders_leaving.get
+    violations_of = inputs.violations.get
+    window_orders = inputs.window_orders
+    ahr_of = decisions.ahr
+    step_of = decisions.step
+    contact_valid = _contact_valid
+    at_risk, normal, low_ahr = result.at_risk, result.normal, result.low_ahr
+    deactivated, at_risk_status, normal_status = (
+        StoreStatus.DEACTIVATED,
+        StoreStatus.AT_RISK,
+        StoreStatus.NORMAL,
     )
-    _record_status(state, step.ahr, result)
-    if step.decision is not STAYS_ENROLLED:  # most nights: nothing to record
-        _record_decision(state, decisions.day, step, result)
+    closed: list[tuple] = []
+    decided: list[OpenState] = []
+    for row in rows:
+        (
+            pk,
+            last_day,
+            orders,
+            days_on_record,
+            below_mask,
+            status,
+            failing,
+            first_qualifying_day,
+            enrolled,
+            enrolled_since,
+            barred,
+            reminded_on,
+            _seller_id,
+            plan,
+            store_status,
+            dialable,
+            unjudged_phone,
+        ) = row
+        if last_day == yesterday:
+            orders = roll_orders(orders, entering=entering(pk, 0), leaving=leaving(pk, 0))
+        else:
+            orders = window_orders[pk]
+        violations = violations_of(pk, ())
+        ahr = ahr_of(orders, violations)
+        facts_key = (plan, contact_valid(dialable, unjudged_phone), store_status, barred)
+        window_days, window_mask, decision = step_of(
+            ahr, last_day, days_on_record, below_mask, enrolled, facts_key, facts_of
+        )
+        if is_deactivation_level(ahr):
+            low_ahr.append(pk)
+        # An enforcement decides DEACTIVATED; the AHR only moves between NORMAL and AT_RISK.
+        if store_status != deactivated:
+            if is_at_risk(ahr):
+                if store_status != at_risk_status:
+                    at_risk.append(pk)
+            elif store_status != normal_status:
+                normal.append(pk)
+        if decision is STAYS_ENROLLED:  # most nights: nothing else to record
+            closed.append(
+                (
+                    pk,
+                    day,
+                    ahr,
+                    orders,
+                    window_days,
+                    window_mask,
+                    status,
+                    failing,
+                    first_qualifying_day,
+                    enrolled,
+                    enrolled_since,
+                    reminded_on,
+                )
+            )
+            continue
+        state = OpenState(*row[:15], has_valid_contact=facts_key[1])
+        step = apply_day(
+            state,
+            day,
+            ahr=ahr,
+            orders_in_window=orders,
+            days_on_record=window_days,
+            below_mask=window_mask,
+            decision=decision,
+        )
+        _record_decision(state, day, step, result)
+        decided.append(state)
+    return ClosedRows((rows[0][0], rows[-1][0]), closed, decided)
 
 
 @dataclass(slots=True)
@@ -482,11 +573,48 @@ class WindowDecisions:
         )
         known = self._known.get(case)
         if known is None:
-            window = rating_window(state).advance(self.day, ahr)
-            decision = decide_day(enrolled=state.enrolled, window=window, facts=facts, day=self.day)
-            known = (window.days_on_record, mask_to_bytes(window.below_mask), decision)
-            self._known[case] = known
+            known = self._known[case] = self._work_out(
+                rating_window(state), ahr, state.enrolled, facts
+            )
         return known
+
+    def step(
+        self,
+        ahr: int,
+        last_closed_day: dt.date | None,
+        days_on_record: int,
+        below_mask: bytes | None,
+        enrolled: bool,
+        facts_key: tuple,
+        facts_of: Callable[[tuple], AccountFacts],
+    ) -> tuple[int, bytes, DayDecision]:
+        """decide() for a stored state's values, with the facts named by a key of plain values
+        (`facts_of` builds them the first time): hashing a key of plain values costs a fraction
+        of hashing the facts, and this runs once per store account."""
+        case = (
+            is_below_aha_line(ahr),
+            last_closed_day,
+            days_on_record,
+            below_mask,
+            enrolled,
+            facts_key,
+        )
+        known = self._known.get(case)
+        if known is None:
+            window = RatingWindow(
+                last_day=last_closed_day,
+                days_on_record=days_on_record,
+                below_mask=mask_from_bytes(below_mask),
+            )
+            known = self._known[case] = self._work_out(window, ahr, enrolled, facts_of(facts_key))
+        return known
+
+    def _work_out(
+        self, window: RatingWindow, ahr: int, enrolled: bool, facts: AccountFacts
+    ) -> tuple[int, bytes, DayDecision]:
+        window = window.advance(self.day, ahr)
+        decision = decide_day(enrolled=enrolled, window=window, facts=facts, day=self.day)
+        return window.days_on_record, mask_to_bytes(window.below_mask), decision
 
 
 def close_account_day(
@@ -500,10 +628,32 @@ def close_account_day(
     """Close the day of `decisions` for one store account: its AHR, window and enrollment,
     written into `state`.
 
-    The one per-account step of the nightly close; the demo's history replay calls it too."""
-    day = decisions.day
+    The one per-account step of the demo's history replay; the nightly close takes its second
+    half, apply_day, for the store accounts with a decision."""
     ahr = decisions.ahr(orders_in_window, violations)
     days_on_record, below_mask, decision = decisions.decide(state, ahr, facts)
+    return apply_day(
+        state,
+        decisions.day,
+        ahr=ahr,
+        orders_in_window=orders_in_window,
+        days_on_record=days_on_record,
+        below_mask=below_mask,
+        decision=decision,
+    )
+
+
+def apply_day(
+    state: OpenState | HealthState,
+    day: dt.date,
+    *,
+    ahr: int,
+    orders_in_window: int,
+    days_on_record: int,
+    below_mask: bytes,
+    decision: DayDecision,
+) -> AccountDay:
+    """Write one store account's closed day, as the rules decided it, into `state`."""
     state.last_closed_day = day
     state.ahr = ahr
     state.orders_in_window = orders_in_window
@@ -528,37 +678,26 @@ def close_account_day(
     return AccountDay(ahr, decision, remind)
 
 
-def _facts_of(marketplace: Marketplace) -> Callable[[OpenState], AccountFacts]:
-    """health.state.account_facts, from the values read with the open state. A chunk holds a
-    handful of distinct facts among thousands of accounts: each is built once and shared."""
+def _facts_of(marketplace: Marketplace) -> Callable[[tuple[str, bool, str, bool]], AccountFacts]:
+    """health.state.account_facts, from the values read with the open state: its plan, whether
+    its contact is valid, its status and whether it is barred. A chunk holds a handful of distinct
+    facts among thousands of accounts: each is built once and shared."""
     known: dict[tuple[str, bool, str, bool], AccountFacts] = {}
 
-    def facts_of(state: OpenState) -> AccountFacts:
-        key = (state.plan, state.has_valid_contact, state.store_status, state.barred)
+    def facts_of(key: tuple[str, bool, str, bool]) -> AccountFacts:
         facts = known.get(key)
         if facts is None:
+            plan, has_valid_contact, store_status, barred = key
             facts = known[key] = AccountFacts(
-                professional=state.plan == SellingPlan.PROFESSIONAL,
-                has_valid_contact=state.has_valid_contact,
-                deactivated=state.store_status == StoreStatus.DEACTIVATED,
+                professional=plan == SellingPlan.PROFESSIONAL,
+                has_valid_contact=has_valid_contact,
+                deactivated=store_status == StoreStatus.DEACTIVATED,
                 aha_available_from=marketplace.aha_available_from,
-                barred=state.barred,
+                barred=barred,
             )
         return facts
 
     return facts_of
-
-
-def _record_status(state: OpenState, ahr: int, result: ChunkResult) -> None:
-    pk = state.store_account_id
-    if is_deactivation_level(ahr):
-        result.low_ahr.append(pk)
-    # An enforcement decides DEACTIVATED; the AHR only moves between NORMAL and AT_RISK.
-    if state.store_status == StoreStatus.DEACTIVATED:
-        return
-    wanted = StoreStatus.AT_RISK if is_at_risk(ahr) else StoreStatus.NORMAL
-    if state.store_status != wanted:
-        (result.at_risk if wanted == StoreStatus.AT_RISK else result.normal).append(pk)
 
 
 def _record_decision(state: OpenState, day: dt.date, step: AccountDay, result: ChunkResult) -> None:
@@ -590,15 +729,15 @@ def _event(
 # ---------------------------------------------------------------------------------------------
 
 
-def _write(
-    marketplace: Marketplace, day: dt.date, states: list[OpenState], result: ChunkResult
-) -> int:
+def _write(marketplace: Marketplace, day: dt.date, closed: ClosedRows, result: ChunkResult) -> int:
+    # The emails first: a reminder sent tonight is stored with the state.
     emails = _emails(marketplace, day, result)
+    rows = closed.all_rows()
     if _is_postgres():
-        _copy_closed_states(states)
+        _copy_closed_states(rows, closed.id_range)
     else:
-        _write_ratings(day, states)
-        _write_states(states)
+        _write_ratings(day, rows)
+        _write_states(rows)
     change_day_statuses(day=day, at_risk=result.at_risk, normal=result.normal)
     if result.events:
         EnrollmentEvent.objects.bulk_create(result.events, ignore_conflicts=True)
@@ -666,7 +805,7 @@ def _is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _copy_closed_states(states: list[OpenState]) -> None:
+def _copy_closed_states(rows: list[tuple], id_range: tuple[int, int]) -> None:
     """Save the closed states and append the day's AHRs on PostgreSQL: the rows go in by COPY
     (adapted in C) to a scratch table, then one UPDATE and one INSERT read it. Arrays bound as
     parameters were adapted in Python, element by element, and cost more than the statements."""
@@ -675,7 +814,6 @@ def _copy_closed_states(states: list[OpenState]) -> None:
         f"{name} {sql_type}" for name, sql_type in zip(columns, _STATE_SQL_TYPES, strict=True)
     )
     assignments = ", ".join(f"{name} = v.{name}" for name in STATE_FIELDS)
-    row_of = attrgetter(*columns)
     states_table = connection.ops.quote_name(HealthState._meta.db_table)
     ratings_table = connection.ops.quote_name(DailyRating._meta.db_table)
     # Names, not data, are formatted into these statements.
@@ -690,8 +828,8 @@ def _copy_closed_states(states: list[OpenState]) -> None:
             f"COPY {_CLOSED} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
         ) as copy:
             copy.set_types(_STATE_SQL_TYPES)
-            for state in states:
-                copy.write_row(row_of(state))
+            for row in rows:
+                copy.write_row(row)
         # One statement: the ratings, the states, and the scratch rows cleared for a next chunk
         # in the same transaction; every part sees the rows as copied.
         write = (
@@ -704,7 +842,6 @@ def _copy_closed_states(states: list[OpenState]) -> None:
             "AND s.store_account_id BETWEEN %s AND %s) "
             f"DELETE FROM {_CLOSED}"
         )
-        id_range = [states[0].store_account_id, states[-1].store_account_id]
         # A rating already recorded is never rewritten. The states are locked and still open
         # for the day, so their ratings cannot be there: a plain INSERT, at the cost of the
         # database floor. ON CONFLICT DO NOTHING, which checks before it writes and confirms
@@ -712,12 +849,12 @@ def _copy_closed_states(states: list[OpenState]) -> None:
         # was recorded some other way (an operator's repair).
         try:
             with transaction.atomic():
-                cursor.execute(write.format(on_conflict=""), id_range)
+                cursor.execute(write.format(on_conflict=""), list(id_range))
         except IntegrityError:
-            cursor.execute(write.format(on_conflict=" ON CONFLICT DO NOTHING"), id_range)
+            cursor.execute(write.format(on_conflict=" ON CONFLICT DO NOTHING"), list(id_range))
 
 
-def _write_ratings(day: dt.date, states: list[OpenState]) -> None:
+def _write_ratings(day: dt.date, rows: list[tuple]) -> None:
     """Append the day's AHRs (SQLite); a rating already recorded is never rewritten."""
     table = connection.ops.quote_name(DailyRating._meta.db_table)
     on = connection.ops.adapt_datefield_value(day)
@@ -725,22 +862,21 @@ def _write_ratings(day: dt.date, states: list[OpenState]) -> None:
         cursor.executemany(
             f"INSERT OR IGNORE INTO {table} (store_account_id, day, ahr) "  # noqa: S608
             "VALUES (%s, %s, %s)",
-            [(state.store_account_id, on, state.ahr) for state in states],
+            [(row[0], on, row[_AHR]) for row in rows],
         )
 
 
-def _write_states(states: list[OpenState]) -> None:
+def _write_states(rows: list[tuple]) -> None:
     """Save the closed states (SQLite): bulk_update's CASE WHEN costs more to build than to run;
     a prepared UPDATE does not."""
     table = connection.ops.quote_name(HealthState._meta.db_table)
     assignments = ", ".join(f"{name} = %s" for name in STATE_FIELDS)
-    rows = [[_sqlite_value(getattr(s, name)) for name in STATE_FIELDS] for s in states]
-    for row, state in zip(rows, states, strict=True):
-        row.append(state.store_account_id)
+    # The row's id goes last, for the WHERE.
+    values = [[*map(_sqlite_value, row[1:]), row[0]] for row in rows]
     with connection.cursor() as cursor:
         cursor.executemany(
             f"UPDATE {table} SET {assignments} WHERE store_account_id = %s",  # noqa: S608
-            rows,
+            values,
         )
 
 

@@ -67,6 +67,34 @@ def test_a_shared_decision_is_the_one_the_rules_give_each_store_account(order: s
         assert decisions.decide(state, ahr, facts) == expected
 
 
+@pytest.mark.parametrize("order", ["as listed", "reversed"])
+def test_a_step_from_stored_values_is_the_decision_the_rules_give(order: str) -> None:
+    """The nightly close's form: the facts named by a key of plain values, asked for only when a
+    case is new."""
+    accounts = store_accounts()
+    if order == "reversed":
+        accounts.reverse()
+    decisions = WindowDecisions(DAY)
+    built: list[tuple] = []
+    cases = set()
+
+    def facts_of(key: tuple) -> AccountFacts:
+        built.append(key)
+        return key[0]
+
+    for state, ahr, facts in accounts:
+        window = rating_window(state).advance(DAY, ahr)
+        expected = (
+            window.days_on_record,
+            mask_to_bytes(window.below_mask),
+            decide_day(enrolled=state.enrolled, window=window, facts=facts, day=DAY),
+        )
+        stored = (state.last_closed_day, state.days_on_record, state.below_mask, state.enrolled)
+        assert decisions.step(ahr, *stored, (facts,), facts_of) == expected
+        cases.add((ahr < AHA_LINE, *stored, facts))
+    assert len(built) == len(cases)
+
+
 def test_store_accounts_in_one_case_share_the_decision_but_not_their_ahr() -> None:
     decisions = WindowDecisions(DAY)
     facts = AccountFacts(
