@@ -99,9 +99,10 @@ _STATE_SQL_TYPES = (
 
 @dataclass(slots=True)
 class OpenState:
-    """A HealthState row still to close, with what the close needs of its store account and
-    seller. Read as plain values: building a million model instances a night costs more than
-    the rules themselves. Its HealthState fields keep their model names (see STATE_FIELDS)."""
+    """A HealthState row being closed with a decision (enrolled, removed, re-evaluated), with
+    what the close needs of its store account and seller: made only for those few store
+    accounts, from their plain row (a model instance apiece would cost more than the rules).
+    Its HealthState fields keep their model names (see STATE_FIELDS)."""
 
     store_account_id: int
     last_closed_day: dt.date | None
