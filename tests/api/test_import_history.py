@@ -38,7 +38,10 @@ def write(path: Path, header: list[str], rows: list[list[object]], *, gz: bool =
 def history(directory: Path, *, sellers: int = SELLERS) -> Path:
     """Six sellers (or more) in PL and US: all with 200 days of good orders but the fifth (too
     few days), the sixth without a contact; some violations, one repeat."""
-    today = Marketplace.objects.get(code="PL").local_date()
+    # Each store account's days are its own marketplace's: for an hour or more around midnight
+    # UTC, PL and US are on different dates.
+    today = {code: Marketplace.objects.get(code=code).local_date() for code in ("PL", "US")}
+    market = {n: "PL" if n % 2 else "US" for n in range(sellers)}
     write(
         directory / "sellers.csv",
         ["external_id", "name", "email", "language"],
@@ -54,9 +57,9 @@ def history(directory: Path, *, sellers: int = SELLERS) -> Path:
             [
                 f"a{n}",
                 f"s{n}",
-                "PL" if n % 2 else "US",
+                market[n],
                 "PRO",
-                (today - dt.timedelta(days=days)).isoformat(),
+                (today[market[n]] - dt.timedelta(days=days)).isoformat(),
             ]
         )
     write(
@@ -70,7 +73,7 @@ def history(directory: Path, *, sellers: int = SELLERS) -> Path:
         [[f"s{n}", "+48512345678" if n % 2 else "+14155550123"] for n in range(sellers) if n != 5],
     )
     orders = [
-        [f"a{n}", (today - dt.timedelta(days=d)).isoformat(), 200]
+        [f"a{n}", (today[market[n]] - dt.timedelta(days=d)).isoformat(), 200]
         for n in range(sellers)
         for d in range(1, 101 if n == 4 else 201)
     ]
