@@ -29,10 +29,17 @@ def mask_from_bytes(stored: bytes | memoryview | None) -> int:
 
 def rating_window(state: HealthState) -> RatingWindow:
     """The rolling window of recorded AHRs kept in a store account's state."""
+    return stored_window(state.last_closed_day, state.days_on_record, state.below_mask)
+
+
+def stored_window(
+    last_closed_day: dt.date | None, days_on_record: int, below_mask: bytes | memoryview | None
+) -> RatingWindow:
+    """The rolling window from its stored columns (rating_window, for a row read as values)."""
     return RatingWindow(
-        last_day=state.last_closed_day,
-        days_on_record=state.days_on_record,
-        below_mask=mask_from_bytes(state.below_mask),
+        last_day=last_closed_day,
+        days_on_record=days_on_record,
+        below_mask=mask_from_bytes(below_mask),
     )
 
 

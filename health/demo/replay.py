@@ -32,7 +32,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from accounts.models import EmergencyContact, Marketplace, StoreAccount, StoreStatus
+from accounts.models import EmergencyContact, Marketplace, StoreAccount
 from health.eligibility import (
     CONTACT_REMINDER_INTERVAL,
     STAYS_ENROLLED,
@@ -57,7 +57,6 @@ from health.rating import (
     WINDOW_DAYS,
     Severity,
     ViolationFacts,
-    is_at_risk,
     roll_orders,
 )
 from health.services.day_close import (
@@ -71,6 +70,7 @@ from health.services.enrollment import (
     contact_needed_email,
 )
 from health.services.outbox import EmailDraft, queue_emails
+from health.services.status import status_after_day
 from health.state import account_facts, phone_is_valid
 
 BATCH = 5000
@@ -299,21 +299,18 @@ def _close_account_day(
         decisions=decisions,
     )
     replay.ratings.append((account.id, day, step.ahr))
-    if account.status != StoreStatus.DEACTIVATED:
-        # An enforcement decides DEACTIVATED; the AHR only moves between NORMAL and AT_RISK.
-        wanted = StoreStatus.AT_RISK if is_at_risk(step.ahr) else StoreStatus.NORMAL
-        if account.status != wanted:
-            replay.status_changes.append(
-                StatusChange(
-                    store_account=account,
-                    previous=account.status,
-                    status=wanted,
-                    cause=StatusCause.AHR,
-                    day=day,
-                    at=shared.closed_at,
-                )
+    if (wanted := status_after_day(account.status, step.ahr)) is not None:
+        replay.status_changes.append(
+            StatusChange(
+                store_account=account,
+                previous=account.status,
+                status=wanted,
+                cause=StatusCause.AHR,
+                day=day,
+                at=shared.closed_at,
             )
-            account.status = wanted
+        )
+        account.status = wanted
     if step.decision is not STAYS_ENROLLED or step.remind_about_contact:
         _record_decision(replay, state, marketplace, day, step)
 

@@ -14,7 +14,7 @@ import gc
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from operator import attrgetter
 
 from django.db import IntegrityError, connection, transaction
@@ -27,7 +27,6 @@ from health.eligibility import (
     STAYS_ENROLLED,
     AccountFacts,
     DayDecision,
-    RatingWindow,
     decide_day,
     should_remind_about_contact,
 )
@@ -47,7 +46,6 @@ from health.rating import (
     Severity,
     ViolationFacts,
     compute_ahr,
-    is_at_risk,
     is_below_aha_line,
     is_deactivation_level,
     roll_orders,
@@ -60,8 +58,8 @@ from health.services.enrollment import (
 )
 from health.services.outbox import EmailDraft, queue_emails
 from health.services.protection import handle_low_ratings
-from health.services.status import change_day_statuses
-from health.state import mask_from_bytes, mask_to_bytes, phone_is_valid, rating_window
+from health.services.status import change_day_statuses, status_after_day
+from health.state import mask_to_bytes, phone_is_valid, stored_window
 
 # The HealthState columns a close of day rewrites (never `barred`: only specialists change it).
 STATE_FIELDS = (
@@ -255,8 +253,11 @@ def _lock_open_states(
         return [tuple(_from_sqlite(row)) for row in cursor.fetchall()]
 
 
-# The seller's position in a row of _OPEN_STATES_SQL.
-_SELLER = 12
+# Positions in a row of _OPEN_STATES_SQL: its first columns are OpenState's fields up to the
+# contact, which the row gives as its stored judgement and its number.
+_OPEN_COLUMNS = tuple(field.name for field in fields(OpenState))
+_SELLER = _OPEN_COLUMNS.index("seller_id")
+_CONTACT = _OPEN_COLUMNS.index("has_valid_contact")
 # Positions of the dates and booleans in a row of _OPEN_STATES_SQL: SQLite's declared-type
 # converters do not always reach raw queries, so plain text and integers are turned back here.
 _DATE_COLUMNS = (1, 7, 9, 11)
@@ -443,11 +444,6 @@ def _close_rows(
     step_of = decisions.step
     contact_valid = _contact_valid
     at_risk, normal, low_ahr = result.at_risk, result.normal, result.low_ahr
-    deactivated, at_risk_status, normal_status = (
-        StoreStatus.DEACTIVATED,
-        StoreStatus.AT_RISK,
-        StoreStatus.NORMAL,
-    )
     closed: list[tuple] = []
     decided: list[OpenState] = []
     for row in rows:
@@ -482,13 +478,8 @@ def _close_rows(
         )
         if is_deactivation_level(ahr):
             low_ahr.append(pk)
-        # An enforcement decides DEACTIVATED; the AHR only moves between NORMAL and AT_RISK.
-        if store_status != deactivated:
-            if is_at_risk(ahr):
-                if store_status != at_risk_status:
-                    at_risk.append(pk)
-            elif store_status != normal_status:
-                normal.append(pk)
+        if (moved_to := status_after_day(store_status, ahr)) is not None:
+            (at_risk if moved_to == StoreStatus.AT_RISK else normal).append(pk)
         if decision is STAYS_ENROLLED:  # most nights: nothing else to record
             closed.append(
                 (
@@ -507,7 +498,7 @@ def _close_rows(
                 )
             )
             continue
-        state = OpenState(*row[:15], has_valid_contact=facts_key[1])
+        state = OpenState(*row[:_CONTACT], has_valid_contact=facts_key[1])
         step = apply_day(
             state,
             day,
@@ -565,20 +556,8 @@ class WindowDecisions:
         self, state: OpenState | HealthState, ahr: int, facts: AccountFacts
     ) -> tuple[int, bytes, DayDecision]:
         """The days on record and stored below mask after the day, and the day's decision."""
-        case = (
-            is_below_aha_line(ahr),
-            state.last_closed_day,
-            state.days_on_record,
-            state.below_mask,
-            state.enrolled,
-            facts,
-        )
-        known = self._known.get(case)
-        if known is None:
-            known = self._known[case] = self._work_out(
-                rating_window(state), ahr, state.enrolled, facts
-            )
-        return known
+        stored = (state.last_closed_day, state.days_on_record, state.below_mask, state.enrolled)
+        return self.step(ahr, *stored, facts, _same_facts)
 
     def step(
         self,
@@ -590,9 +569,9 @@ class WindowDecisions:
         facts_key: tuple,
         facts_of: Callable[[tuple], AccountFacts],
     ) -> tuple[int, bytes, DayDecision]:
-        """decide() for a stored state's values, with the facts named by a key of plain values
-        (`facts_of` builds them the first time): hashing a key of plain values costs a fraction
-        of hashing the facts, and this runs once per store account."""
+        """decide() for a stored state's values, with the facts named by a key (`facts_of` builds
+        them the first time a case is met). The nightly close keys them by plain values: hashing
+        those costs a fraction of hashing the facts, and this runs once per store account."""
         case = (
             is_below_aha_line(ahr),
             last_closed_day,
@@ -603,20 +582,18 @@ class WindowDecisions:
         )
         known = self._known.get(case)
         if known is None:
-            window = RatingWindow(
-                last_day=last_closed_day,
-                days_on_record=days_on_record,
-                below_mask=mask_from_bytes(below_mask),
-            )
-            known = self._known[case] = self._work_out(window, ahr, enrolled, facts_of(facts_key))
+            window = stored_window(last_closed_day, days_on_record, below_mask)
+            window = window.advance(self.day, ahr)
+            facts = facts_of(facts_key)
+            decision = decide_day(enrolled=enrolled, window=window, facts=facts, day=self.day)
+            known = (window.days_on_record, mask_to_bytes(window.below_mask), decision)
+            self._known[case] = known
         return known
 
-    def _work_out(
-        self, window: RatingWindow, ahr: int, enrolled: bool, facts: AccountFacts
-    ) -> tuple[int, bytes, DayDecision]:
-        window = window.advance(self.day, ahr)
-        decision = decide_day(enrolled=enrolled, window=window, facts=facts, day=self.day)
-        return window.days_on_record, mask_to_bytes(window.below_mask), decision
+
+def _same_facts(facts: AccountFacts) -> AccountFacts:
+    """WindowDecisions.decide's facts key: the facts themselves."""
+    return facts
 
 
 def close_account_day(
@@ -853,11 +830,12 @@ def _copy_closed_states(rows: list[tuple], id_range: tuple[int, int]) -> None:
         # database floor. ON CONFLICT DO NOTHING, which checks before it writes and confirms
         # after, cost twice as much; it is kept for the store accounts whose rating of the day
         # was recorded some other way (an operator's repair).
+        params = list(id_range)
         try:
             with transaction.atomic():
-                cursor.execute(write.format(on_conflict=""), list(id_range))
+                cursor.execute(write.format(on_conflict=""), params)
         except IntegrityError:
-            cursor.execute(write.format(on_conflict=" ON CONFLICT DO NOTHING"), list(id_range))
+            cursor.execute(write.format(on_conflict=" ON CONFLICT DO NOTHING"), params)
 
 
 def _write_ratings(day: dt.date, rows: list[tuple]) -> None:

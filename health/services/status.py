@@ -10,6 +10,16 @@ from django.utils import timezone
 
 from accounts.models import StoreAccount, StoreStatus
 from health.models import StatusCause, StatusChange
+from health.rating import is_at_risk
+
+
+def status_after_day(status: str, ahr: int) -> StoreStatus | None:
+    """The status a closed day's AHR moves a store account to, or None if it keeps its own.
+    An enforcement decides DEACTIVATED; the AHR only moves between NORMAL and AT_RISK."""
+    if status == StoreStatus.DEACTIVATED:
+        return None
+    wanted = StoreStatus.AT_RISK if is_at_risk(ahr) else StoreStatus.NORMAL
+    return None if status == wanted else wanted
 
 
 def change_status(

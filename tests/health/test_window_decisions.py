@@ -11,7 +11,14 @@ import pytest
 
 from health.eligibility import REQUIRED_DAYS_ON_RECORD, AccountFacts, decide_day
 from health.models import HealthState
-from health.rating import AHA_LINE, WINDOW_DAYS, Severity, ViolationFacts, compute_ahr
+from health.rating import (
+    AHA_LINE,
+    WINDOW_DAYS,
+    Severity,
+    ViolationFacts,
+    compute_ahr,
+    is_below_aha_line,
+)
 from health.services.day_close import WindowDecisions
 from health.state import mask_to_bytes, rating_window
 
@@ -50,30 +57,35 @@ def store_accounts() -> list[tuple[HealthState, int, AccountFacts]]:
     ]
 
 
-@pytest.mark.parametrize("order", ["as listed", "reversed"])
-def test_a_shared_decision_is_the_one_the_rules_give_each_store_account(order: str) -> None:
+def in_order(order: str) -> list[tuple[HealthState, int, AccountFacts]]:
     accounts = store_accounts()
     if order == "reversed":
         accounts.reverse()
+    return accounts
+
+
+def what_the_rules_give(state: HealthState, ahr: int, facts: AccountFacts) -> tuple:
+    """The days on record, stored mask and decision of the pure rules for one store account."""
+    window = rating_window(state).advance(DAY, ahr)
+    return (
+        window.days_on_record,
+        mask_to_bytes(window.below_mask),
+        decide_day(enrolled=state.enrolled, window=window, facts=facts, day=DAY),
+    )
+
+
+@pytest.mark.parametrize("order", ["as listed", "reversed"])
+def test_a_shared_decision_is_the_one_the_rules_give_each_store_account(order: str) -> None:
     decisions = WindowDecisions(DAY)
 
-    for state, ahr, facts in accounts:
-        window = rating_window(state).advance(DAY, ahr)
-        expected = (
-            window.days_on_record,
-            mask_to_bytes(window.below_mask),
-            decide_day(enrolled=state.enrolled, window=window, facts=facts, day=DAY),
-        )
-        assert decisions.decide(state, ahr, facts) == expected
+    for state, ahr, facts in in_order(order):
+        assert decisions.decide(state, ahr, facts) == what_the_rules_give(state, ahr, facts)
 
 
 @pytest.mark.parametrize("order", ["as listed", "reversed"])
 def test_a_step_from_stored_values_is_the_decision_the_rules_give(order: str) -> None:
     """The nightly close's form: the facts named by a key of plain values, asked for only when a
     case is new."""
-    accounts = store_accounts()
-    if order == "reversed":
-        accounts.reverse()
     decisions = WindowDecisions(DAY)
     built: list[tuple] = []
     cases = set()
@@ -82,16 +94,12 @@ def test_a_step_from_stored_values_is_the_decision_the_rules_give(order: str) ->
         built.append(key)
         return key[0]
 
-    for state, ahr, facts in accounts:
-        window = rating_window(state).advance(DAY, ahr)
-        expected = (
-            window.days_on_record,
-            mask_to_bytes(window.below_mask),
-            decide_day(enrolled=state.enrolled, window=window, facts=facts, day=DAY),
-        )
+    for state, ahr, facts in in_order(order):
         stored = (state.last_closed_day, state.days_on_record, state.below_mask, state.enrolled)
-        assert decisions.step(ahr, *stored, (facts,), facts_of) == expected
-        cases.add((ahr < AHA_LINE, *stored, facts))
+        assert decisions.step(ahr, *stored, (facts,), facts_of) == what_the_rules_give(
+            state, ahr, facts
+        )
+        cases.add((is_below_aha_line(ahr), *stored, facts))
     assert len(built) == len(cases)
 
 
