@@ -4,8 +4,10 @@ late violations and past resolutions count from the next close."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +17,7 @@ from accounts.models import Marketplace, StoreAccount
 from api.services.orders import apply_daily_orders
 from health.models import DailyOrders, DailyRating, HealthState, Violation
 from health.rating import WINDOW_DAYS
+from health.services import day_close
 from health.services.day_close import close_day_chunk
 from tests.api.conftest import provision
 from tests.builders import make_store_account
@@ -141,3 +144,39 @@ def test_a_past_resolution_takes_effect_from_the_next_close(api):
     assert DailyRating.objects.get(store_account_id=account.pk, day=yesterday).ahr == (
         with_violation + 8
     )
+
+
+@pytest.mark.skipif(not uses_postgres(), reason="two connections at once need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_late_count_sent_while_its_day_closes_is_counted_once(monkeypatch) -> None:
+    today = Marketplace.objects.get(code="PL").local_date()
+    account = make_store_account(opened_on=today - dt.timedelta(days=30))
+    day = today - dt.timedelta(days=1)
+    close(account, day - dt.timedelta(days=1))
+    read, sent = threading.Event(), threading.Event()
+    lock_open_states = day_close._lock_open_states
+
+    def read_then_wait(*args: object) -> list[tuple]:
+        rows = lock_open_states(*args)
+        read.set()
+        # The count is sent now, between the close's read and its write.
+        sent.wait(timeout=5)
+        return rows
+
+    monkeypatch.setattr(day_close, "_lock_open_states", read_then_wait)
+
+    def send() -> None:
+        read.wait(timeout=5)
+        threading.Timer(0.5, sent.set).start()
+        with transaction.atomic():
+            apply_daily_orders({(account.pk, day - dt.timedelta(days=5)): 2600})
+        connection.close()
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    close(account, day)
+    sender.join(timeout=10)
+
+    state = HealthState.objects.get(store_account=account)
+    assert state.last_closed_day == day
+    assert state.orders_in_window == window_sum(account, day) == 2600
