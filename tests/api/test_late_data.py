@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import pytest
 from django.db import connection, transaction
@@ -146,6 +147,18 @@ def test_a_past_resolution_takes_effect_from_the_next_close(api):
     )
 
 
+def waits_for_a_lock() -> bool:
+    """Another backend of this database is waiting for a lock (the statistics are read afresh:
+    inside a transaction PostgreSQL would keep showing its first look)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0] > 0
+
+
 @pytest.mark.skipif(not uses_postgres(), reason="two connections at once need PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_a_late_count_sent_while_its_day_closes_is_counted_once(monkeypatch) -> None:
@@ -153,30 +166,38 @@ def test_a_late_count_sent_while_its_day_closes_is_counted_once(monkeypatch) -> 
     account = make_store_account(opened_on=today - dt.timedelta(days=30))
     day = today - dt.timedelta(days=1)
     close(account, day - dt.timedelta(days=1))
-    read, sent = threading.Event(), threading.Event()
+    read = threading.Event()
+    errors: list[BaseException] = []
     lock_open_states = day_close._lock_open_states
 
     def read_then_wait(*args: object) -> list[tuple]:
         rows = lock_open_states(*args)
         read.set()
-        # The count is sent now, between the close's read and its write.
-        sent.wait(timeout=5)
+        # The count is sent now, between the close's read and its write: the close goes on once
+        # the count waits for it (or after a while, if nothing holds the count back).
+        deadline = time.monotonic() + 5
+        while not waits_for_a_lock() and time.monotonic() < deadline:
+            time.sleep(0.01)
         return rows
 
     monkeypatch.setattr(day_close, "_lock_open_states", read_then_wait)
 
     def send() -> None:
-        read.wait(timeout=5)
-        threading.Timer(0.5, sent.set).start()
-        with transaction.atomic():
-            apply_daily_orders({(account.pk, day - dt.timedelta(days=5)): 2600})
-        connection.close()
+        try:
+            read.wait(timeout=5)
+            with transaction.atomic():
+                apply_daily_orders({(account.pk, day - dt.timedelta(days=5)): 2600})
+        except BaseException as error:  # surfaced by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
 
     sender = threading.Thread(target=send)
     sender.start()
     close(account, day)
     sender.join(timeout=10)
 
+    assert errors == []
     state = HealthState.objects.get(store_account=account)
     assert state.last_closed_day == day
     assert state.orders_in_window == window_sum(account, day) == 2600
